@@ -1,0 +1,222 @@
+"""Instructor commands: ``autograde leaderboard <command>`` or ``python -m autograde.leaderboard <command>``.
+
+    create        a competition from the hidden labels CSV (prints the instructor token once)
+    add-students  register a roster CSV (columns: name, optional team); writes the tokens CSV
+    teams         put students in teams from a CSV (columns: name, team)
+    token         issue a new token to a student who lost theirs
+    serve         run the web server (uvicorn)
+    show          print the leaderboard (--private for the final one)
+    close         close the competition and reveal the private leaderboard
+    export        all submissions and scores, as CSV
+    rescore       score every submission again (after correcting the labels)
+
+Every command takes ``--db`` (a file path for SQLite, or a PostgreSQL URL); it defaults to the
+environment variable MIRKIT_LEADERBOARD_DB, then to ./leaderboard.sqlite.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from datetime import datetime, timezone
+
+from . import scoring
+from .store import Leaderboard
+
+DEFAULT_DB = "leaderboard.sqlite"
+
+
+def _db(args):
+    return args.db or os.environ.get("MIRKIT_LEADERBOARD_DB") or DEFAULT_DB
+
+
+def _write_secret_file(path, text):
+    """Write a file only its owner can read, refusing to overwrite one (its tokens would be lost)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ValueError(f"{path} already exists; choose another file name") from None
+    with os.fdopen(fd, "w", newline="") as f:
+        f.write(text)
+
+
+def _deadline(text):
+    if not text:
+        return None
+    t = datetime.fromisoformat(text)
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)     # no zone given: UTC
+
+
+def cmd_create(args):
+    labels = [v.strip() for v in args.label_vocab.split(",")] if args.label_vocab else None
+    _, token = Leaderboard.create(
+        _db(args), args.labels, title=args.title, metric=args.metric, id_column=args.id_column,
+        label_column=args.label_column, labels=labels, public_fraction=args.public_fraction,
+        seed=args.seed, daily_limit=args.daily_limit, selections=args.selections,
+        deadline=_deadline(args.deadline), max_bytes=args.max_bytes)
+    if args.token_file:
+        _write_secret_file(args.token_file, token + "\n")
+        print(f"competition created in {_db(args)}; instructor token written to {args.token_file}")
+    else:
+        print(f"competition created in {_db(args)}")
+        print(f"instructor token (shown only now, keep it secret): {token}")
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+                for row in csv.DictReader(f)]
+    for row in rows:
+        row.setdefault("name", row.get("student", ""))
+    return rows
+
+
+def cmd_add_students(args):
+    issued = Leaderboard(_db(args)).add_students(_read_csv(args.roster))
+    lines = ["name,team,token"] + [f"{n},{t},{tok}" for n, t, tok in issued]
+    if args.out:
+        _write_secret_file(args.out, "\n".join(lines) + "\n")
+        print(f"{len(issued)} students added; their tokens are in {args.out} "
+              "(only place they exist: hand each student their line)")
+    else:
+        print("\n".join(lines))
+
+
+def cmd_teams(args):
+    lb = Leaderboard(_db(args))
+    rows = _read_csv(args.teams)
+    for row in rows:
+        lb.set_team(row["name"], row["team"])
+    print(f"{len(rows)} students placed in teams")
+
+
+def cmd_token(args):
+    print(f"new token for {args.name} (the old one no longer works): "
+          f"{Leaderboard(_db(args)).new_token(args.name)}")
+
+
+def cmd_serve(args):
+    import uvicorn
+
+    from .app import create_app
+    app = create_app(_db(args), secure_cookies=args.secure_cookies)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+
+
+def _print_board(rows, label):
+    print(f"{'rank':>4}  {label:>12}  {'entries':>7}  team")
+    for r in rows:
+        print(f"{r['rank']:>4}  {r['score']:>12.5f}  {r['entries']:>7}  {r['team']}")
+
+
+def cmd_show(args):
+    lb = Leaderboard(_db(args))
+    _print_board(lb.standings(private=args.private), "private" if args.private else "public")
+
+
+def cmd_close(args):
+    lb = Leaderboard(_db(args))
+    lb.close()
+    print("competition closed; the private leaderboard is now visible:")
+    _print_board(lb.standings(private=True), "private")
+
+
+def cmd_export(args):
+    text = Leaderboard(_db(args)).export_csv()
+    if args.out:
+        with open(args.out, "w", newline="") as f:
+            f.write(text)
+        print(f"scores written to {args.out}")
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_rescore(args):
+    print(f"{Leaderboard(_db(args)).rescore()} submissions rescored")
+
+
+def _friendly(command):
+    """A user mistake (bad file, bad option) ends with a one-line message, not a traceback."""
+    def run(args):
+        try:
+            return command(args)
+        except (ValueError, RuntimeError, OSError) as exc:
+            sys.exit(f"error: {exc}")
+    run.__name__ = run.__qualname__ = command.__name__
+    run.__doc__ = command.__doc__
+    return run
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograde")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] != "leaderboard":
+        argv = ["leaderboard"] + argv          # `python -m autograde.leaderboard create ...`
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+def add_parser(subparsers):
+    """Add ``leaderboard`` and its commands to an argparse ``subparsers`` object."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database: a SQLite file path or a postgresql:// URL "
+                        f"(default: $MIRKIT_LEADERBOARD_DB or ./{DEFAULT_DB})")
+    top = subparsers.add_parser("leaderboard", help="run a Kaggle-style class competition",
+                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="leaderboard_command", required=True, metavar="command")
+
+    p = sub.add_parser("create", parents=[common], help="create a competition from hidden labels")
+    p.add_argument("--labels", required=True, help="hidden labels CSV (an id column and a label column)")
+    p.add_argument("--title", default="Genre challenge")
+    p.add_argument("--metric", default="accuracy", choices=list(scoring.METRICS))
+    p.add_argument("--id-column", default="track")
+    p.add_argument("--label-column", default="genre_id")
+    p.add_argument("--label-vocab", help="comma-separated labels (default: those found in --labels)")
+    p.add_argument("--public-fraction", type=float, default=0.3)
+    p.add_argument("--seed", type=int, default=0, help="seed of the public/private split")
+    p.add_argument("--daily-limit", type=int, default=5)
+    p.add_argument("--selections", type=int, default=2, help="final submissions per team")
+    p.add_argument("--deadline", help="ISO date-time, UTC unless a zone is given: 2026-06-30T23:59")
+    p.add_argument("--max-bytes", type=int, default=5_000_000)
+    p.add_argument("--token-file", help="write the instructor token here instead of printing it")
+    p.set_defaults(func=_friendly(cmd_create))
+
+    for name in ("add-students", "roster"):
+        p = sub.add_parser(name, parents=[common], help="register students and issue their tokens")
+        p.add_argument("roster", help="CSV with a 'name' column and an optional 'team' column")
+        p.add_argument("--out", help="write name,team,token here (mode 600) instead of printing")
+        p.set_defaults(func=_friendly(cmd_add_students))
+
+    p = sub.add_parser("teams", parents=[common], help="put students in teams (CSV: name,team)")
+    p.add_argument("teams")
+    p.set_defaults(func=_friendly(cmd_teams))
+
+    p = sub.add_parser("token", parents=[common], help="issue a new token to a student")
+    p.add_argument("name")
+    p.set_defaults(func=_friendly(cmd_token))
+
+    p = sub.add_parser("serve", parents=[common], help="run the web server")
+    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--secure-cookies", action="store_true", help="behind HTTPS: cookies only over HTTPS")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=_friendly(cmd_serve))
+
+    p = sub.add_parser("show", parents=[common], help="print the leaderboard")
+    p.add_argument("--private", action="store_true")
+    p.set_defaults(func=_friendly(cmd_show))
+
+    p = sub.add_parser("close", parents=[common], help="close and reveal the private leaderboard")
+    p.set_defaults(func=_friendly(cmd_close))
+
+    p = sub.add_parser("export", parents=[common], help="all submissions and scores as CSV")
+    p.add_argument("--out")
+    p.set_defaults(func=_friendly(cmd_export))
+
+    p = sub.add_parser("rescore", parents=[common], help="score every submission again")
+    p.set_defaults(func=_friendly(cmd_rescore))
+    return top
+
+

@@ -1,0 +1,84 @@
+"""Metrics and the public/private split, as Kaggle does them, computed with scikit-learn.
+
+- ``accuracy`` (default), ``balanced_accuracy`` and ``macro_f1`` take one label per id;
+- ``log_loss`` takes one probability per label and id. As on Kaggle, each probability is clipped
+  to [1e-15, 1 - 1e-15] and each row is divided by its sum before the loss is computed, so a
+  confident wrong answer costs about 34.5 nats instead of infinity.
+
+The test ids are split once, with a seeded generator, into a public part (scored at once and
+shown on the leaderboard) and a private part (hidden until the competition closes). Only the
+server knows which id is where.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+CLIP = 1e-15
+
+
+def sklearn_metrics():
+    """scikit-learn's metrics, imported on first use: the import takes seconds, and the server
+    should answer at once when it starts (it warms this up in the background)."""
+    from sklearn import metrics
+    return metrics
+
+
+def _log_loss(y_true, proba, n_labels):
+    p = np.clip(np.asarray(proba, dtype=float), CLIP, 1 - CLIP)
+    p /= p.sum(axis=1, keepdims=True)
+    return float(sklearn_metrics().log_loss(y_true, p, labels=np.arange(n_labels)))
+
+
+# name -> (function(y_true, y_pred, n_labels), higher is better, uses probabilities)
+METRICS = {
+    "accuracy": (lambda y, p, n: float(sklearn_metrics().accuracy_score(y, p)), True, False),
+    "balanced_accuracy": (lambda y, p, n: float(sklearn_metrics().balanced_accuracy_score(y, p)),
+                          True, False),
+    "macro_f1": (lambda y, p, n: float(sklearn_metrics().f1_score(y, p, average="macro",
+                                                                   zero_division=0)), True, False),
+    "log_loss": (_log_loss, False, True),
+}
+
+
+def check_metric(name):
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}: choose one of {', '.join(METRICS)}")
+    return name
+
+
+def higher_is_better(metric):
+    return METRICS[metric][1]
+
+
+def uses_probabilities(metric):
+    return METRICS[metric][2]
+
+
+def public_mask(n_ids, fraction, seed):
+    """Boolean mask of the public ids: round(fraction * n) of them, chosen by a seeded permutation."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"public fraction must be between 0 and 1 (exclusive), got {fraction}")
+    n_public = min(max(int(round(fraction * n_ids)), 1), n_ids - 1)
+    mask = np.zeros(n_ids, dtype=bool)
+    mask[np.random.default_rng(seed).permutation(n_ids)[:n_public]] = True
+    return mask
+
+
+def score(metric, truth, predictions, labels, mask):
+    """Score ``predictions`` (label strings, or rows of probabilities in ``labels`` order) on the
+    ids where ``mask`` is True. ``truth`` holds label indices into ``labels``."""
+    func, _, proba = METRICS[metric]
+    y = np.asarray(truth)[mask]
+    if proba:
+        p = np.asarray(predictions, dtype=float)[mask]
+    else:
+        index = {lab: i for i, lab in enumerate(labels)}
+        p = np.fromiter((index[v] for v in predictions), dtype=np.int64, count=len(predictions))[mask]
+    return func(y, p, len(labels))
+
+
+def score_both(metric, truth, predictions, labels, public):
+    """(public score, private score) of one submission."""
+    public = np.asarray(public, dtype=bool)
+    return (score(metric, truth, predictions, labels, public),
+            score(metric, truth, predictions, labels, ~public))

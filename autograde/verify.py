@@ -1,0 +1,311 @@
+"""The course check (``autograde verify``), lesson by lesson.
+
+For every lesson, in a temporary copy of the course:
+
+(a)+(b) autograde the solution notebook: it executes top to bottom with no error and
+        earns full marks on every graded cell;
+(c)     autograde the untouched student version: 0 points on every graded cell, no crash;
+(d)     lessons/<lesson> is exactly what ``autograde release`` generates today;
+(e)     notebooks carry no outputs or execution counts, grade_ids are unique, graded
+        cells have points, every solution cell is followed by a graded test cell that
+        starts with visible tests;
+(f)     the time each notebook takes is recorded for the report.
+"""
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import course
+
+HIDDEN = "### BEGIN HIDDEN TESTS"
+
+
+@dataclass
+class LessonReport:
+    lesson: str
+    problems: list[str] = field(default_factory=list)
+    solution_score: float | None = None
+    blank_score: float | None = None
+    max_score: float | None = None
+    solution_time: float | None = None
+    blank_time: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def check_committed(nb: dict, where: str) -> list[str]:
+    """(e) for a committed notebook: no outputs, no execution counts."""
+    problems = []
+    dirty = [i for i, c in enumerate(nb.get("cells", []), 1) if c.get("cell_type") == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    if dirty:
+        problems.append(f"{where}: cells {_ranges(dirty)} have outputs or execution counts; "
+                        "clear them (Jupyter: Edit > Clear Outputs of All Cells, or "
+                        "`jupyter nbconvert --clear-output --inplace NB`)")
+    return problems
+
+
+def check_structure(nb: dict, where: str) -> list[str]:
+    """(e) for a source notebook: unique grade_ids, points, a test cell after each exercise."""
+    problems = []
+    cells = nb.get("cells", [])
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(cells, 1):
+        meta = _nbgrader(cell)
+        if not meta:
+            continue
+        gid = meta.get("grade_id")
+        if not gid:
+            problems.append(f"{where}: cell {i} has nbgrader metadata but no grade_id")
+        elif gid in seen:
+            problems.append(f"{where}: grade_id {gid!r} is used by cells {seen[gid]} and {i}; "
+                            "grade_ids must be unique")
+        else:
+            seen[gid] = i
+        if meta.get("grade"):
+            points = meta.get("points")
+            if not isinstance(points, (int, float)) or points <= 0:
+                problems.append(f"{where}: graded cell {i} ({gid}) has points={points!r}; "
+                                "give it a positive number of points")
+        if meta.get("solution") and cell.get("cell_type") == "code":
+            nxt = next((j for j in range(i, len(cells)) if cells[j].get("cell_type") == "code"),
+                       None)
+            test = _nbgrader(cells[nxt]) if nxt is not None else {}
+            if not (test.get("grade") and not test.get("solution")):
+                problems.append(f"{where}: exercise cell {i} ({gid}) is not followed by a "
+                                "graded test cell (grade: true, locked, with points)")
+            elif not _has_visible_test(_source(cells[nxt])):
+                problems.append(f"{where}: test cell {nxt + 1} ({test.get('grade_id')}) has "
+                                "no visible test before '### BEGIN HIDDEN TESTS'; "
+                                "start it with an assert that teaches")
+    graded = [c for c in cells if _nbgrader(c).get("grade")]
+    if not graded:
+        problems.append(f"{where}: no graded cell; a lesson needs graded exercises")
+    return problems
+
+
+def _has_visible_test(src: str) -> bool:
+    visible = src.split(HIDDEN, 1)[0]
+    return any(ln.strip() and not ln.strip().startswith("#") for ln in visible.splitlines())
+
+
+def _ranges(nums: list[int]) -> str:
+    return ", ".join(map(str, nums[:12])) + (" ..." if len(nums) > 12 else "")
+
+
+def compare_release(generated: Path, committed: Path, lesson: str) -> list[str]:
+    """(d) committed lessons/<lesson> equals what generate_assignment produces now."""
+    fix = f"run `autograde release --lesson {lesson}`"
+    if not committed.is_dir():
+        return [f"lessons/{lesson}/ is missing; {fix}"]
+
+    def files(folder: Path) -> set[str]:
+        return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()
+                and not any(part in course.IGNORED for part in p.relative_to(folder).parts)}
+
+    want, have = files(generated), files(committed)
+    problems = []
+    if want - have:
+        problems.append(f"lessons/{lesson}/ lacks {sorted(want - have)}; {fix}")
+    if have - want:
+        problems.append(f"lessons/{lesson}/ has extra files {sorted(have - want)}; {fix}")
+    for rel in sorted(want & have):
+        a, b = generated / rel, committed / rel
+        if rel.endswith(".ipynb"):
+            try:
+                same = json.loads(a.read_text("utf-8")) == json.loads(b.read_text("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                same = False
+        else:
+            same = filecmp.cmp(a, b, shallow=False)
+        if not same:
+            problems.append(f"lessons/{lesson}/{rel} differs from what the release generates "
+                            f"from solutions/{lesson}/; {fix} (never edit lessons/ by hand)")
+    return problems
+
+
+def cell_errors(nb_path: Path, skip_exercises: bool = False) -> list[str]:
+    """Errors raised by cells of an executed notebook, as 'cell N (grade_id): Ename: value'.
+
+    skip_exercises: ignore exercise cells and graded test cells (they fail when blank).
+    """
+    nb = json.loads(nb_path.read_text("utf-8"))
+    errors = []
+    for i, cell in enumerate(nb.get("cells", []), 1):
+        meta = _nbgrader(cell)
+        if skip_exercises and (meta.get("solution") or meta.get("grade")):
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                gid = _nbgrader(cell).get("grade_id")
+                label = f"cell {i}" + (f" ({gid})" if gid else "")
+                evalue = str(out.get("evalue", ""))[:300]
+                errors.append(f"{label}: {out.get('ename')}: {evalue}")
+    return errors
+
+
+def grades(work: Path, lesson: str, student: str) -> list[tuple[str, float | None, float]]:
+    """(grade_id, auto_score, max_score) of every graded cell of a submission."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url(work)) as gb:
+        sub = gb.find_submission(lesson, student)
+        return [(g.name, g.auto_score, g.max_score)
+                for nb in sub.notebooks for g in nb.grades]
+
+
+def autograde_timed(work: Path, lesson: str, student: str, folder: Path) -> tuple[dict, float]:
+    course.copy_tree(folder, work / "submitted" / student / lesson)
+    start = time.perf_counter()
+    result = course.run_converter("autograde", work, lesson, student)
+    return result, time.perf_counter() - start
+
+
+def verify_lesson(root: str | Path, lesson: str) -> LessonReport:
+    """Run the whole course check on one lesson (in a temporary work course)."""
+    course.setup_environment()
+    root = Path(root)
+    rep = LessonReport(lesson)
+    src_nb = root / "solutions" / lesson / f"{lesson}.ipynb"
+    if not src_nb.is_file():
+        rep.problems.append(f"solutions/{lesson}/ has no {lesson}.ipynb "
+                            "(one notebook per lesson, named like its folder)")
+        return rep
+    others = sorted(p.name for p in src_nb.parent.glob("*.ipynb") if p != src_nb)
+    if others:
+        rep.problems.append(f"solutions/{lesson}/ has extra notebooks {others}; "
+                            "one notebook per lesson")
+    try:
+        nb = course.read_notebook_json(src_nb)
+    except course.CourseError as exc:
+        rep.problems.append(str(exc))
+        return rep
+    rep.problems += check_committed(nb, f"solutions/{lesson}/{lesson}.ipynb")
+    rep.problems += check_structure(nb, f"solutions/{lesson}/{lesson}.ipynb")
+    committed = root / "lessons" / lesson / f"{lesson}.ipynb"
+    if committed.is_file():
+        try:
+            rep.problems += check_committed(course.read_notebook_json(committed),
+                                            f"lessons/{lesson}/{lesson}.ipynb")
+        except course.CourseError as exc:
+            rep.problems.append(str(exc))
+
+    work = course.new_work_course(f"verify-{lesson}")
+    try:
+        generated, result = course.generate_release(root, lesson, work)
+        if not result["success"]:
+            rep.problems.append("nbgrader generate_assignment failed:\n" + course.tail(result))
+            return rep
+        rep.problems += compare_release(generated, root / "lessons" / lesson, lesson)
+
+        # (a)+(b): autograding the solution executes it top to bottom.
+        result, rep.solution_time = autograde_timed(work, lesson, "solution", src_nb.parent)
+        if not result["success"]:
+            rep.problems.append("autograding the solution crashed:\n" + course.tail(result))
+        else:
+            executed = work / "autograded" / "solution" / lesson / f"{lesson}.ipynb"
+            for err in cell_errors(executed):
+                rep.problems.append(f"solution: {err}")
+            scores = grades(work, lesson, "solution")
+            rep.solution_score = sum(s or 0 for _, s, _ in scores)
+            rep.max_score = sum(m for _, _, m in scores)
+            for gid, score, top in scores:
+                if score is None:
+                    rep.problems.append(f"solution: cell {gid} needs manual grading; "
+                                        "the course is graded automatically only")
+                elif score != top:
+                    rep.problems.append(f"solution: cell {gid} scores {score:g}/{top:g}, "
+                                        "expected full marks")
+
+        # (c): the untouched student version scores 0 and does not crash the grader.
+        result, rep.blank_time = autograde_timed(work, lesson, "blank", generated)
+        if not result["success"]:
+            rep.problems.append("autograding the blank student version crashed:\n"
+                                + course.tail(result))
+        else:
+            # A student who has not solved an exercise must still be able to run the rest:
+            # only exercise cells and their tests may fail in the blank version.
+            executed = work / "autograded" / "blank" / lesson / f"{lesson}.ipynb"
+            for err in cell_errors(executed, skip_exercises=True):
+                rep.warnings.append(f"blank student version: {err} (demos after an exercise "
+                                    "should use mirkit's reference so students can go on)")
+            scores = grades(work, lesson, "blank")
+            rep.blank_score = sum(s or 0 for _, s, _ in scores)
+            rep.max_score = rep.max_score or sum(m for _, _, m in scores)
+            for gid, score, top in scores:
+                if score:
+                    rep.problems.append(f"blank student version: cell {gid} scores "
+                                        f"{score:g}/{top:g}, expected 0 (free points: the "
+                                        "tests pass without the student's code)")
+    except Exception as exc:  # report, never hide: one broken lesson must not stop the rest
+        rep.problems.append(f"unexpected error: {type(exc).__name__}: {exc}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rep
+
+
+def _fmt(score, top) -> str:
+    if score is None or top is None:
+        return "-"
+    return f"{score:g}/{top:g}"
+
+
+def _sec(t) -> str:
+    return "-" if t is None else f"{t:.1f} s"
+
+
+def report_table(reports: list[LessonReport]) -> str:
+    head = ("lesson", "solution", "blank", "time (solution)", "time (blank)", "status")
+    rows = [(r.lesson, _fmt(r.solution_score, r.max_score), _fmt(r.blank_score, r.max_score),
+             _sec(r.solution_time), _sec(r.blank_time), "ok" if r.ok else "FAIL")
+            for r in reports]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    line = lambda row: "  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
+    out = [line(head), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def verify(root: Path, lessons: list[str], jobs: int = 2, echo=print) -> list[LessonReport]:
+    """Check ``lessons`` with up to ``jobs`` in parallel; returns reports in lesson order."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    reports: dict[str, LessonReport] = {}
+    if jobs <= 1 or len(lessons) <= 1:
+        for name in lessons:
+            reports[name] = verify_lesson(root, name)
+            _echo_done(echo, reports[name], len(reports), len(lessons))
+    else:
+        # spawn, not fork: each worker starts clean (no inherited zmq or kernel state)
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(verify_lesson, str(root), name): name for name in lessons}
+            for fut in as_completed(futures):
+                name = futures[fut]
+                try:
+                    reports[name] = fut.result()
+                except Exception as exc:
+                    reports[name] = LessonReport(name, [f"worker crashed: {exc!r}"])
+                _echo_done(echo, reports[name], len(reports), len(lessons))
+    return [reports[name] for name in lessons]
+
+
+def _echo_done(echo, rep: LessonReport, done: int, total: int) -> None:
+    t = (rep.solution_time or 0) + (rep.blank_time or 0)
+    echo(f"[{done}/{total}] {rep.lesson}: {'ok' if rep.ok else 'FAIL'} ({t:.1f} s)")

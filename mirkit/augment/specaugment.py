@@ -1,0 +1,47 @@
+"""SpecAugment-style masking on spectrograms (Park et al. 2019) (Lesson 08).
+
+A spectrogram ``S`` has shape (F, T) -- or (..., F, T), e.g. (C, F, T): frequency second to
+last, time last, as everywhere in mirkit. A frequency mask sets ``f`` consecutive bins to a
+fill value for all frames; a time mask sets ``t`` consecutive frames to it for all bins. The
+network must then recognise the genre with part of the picture hidden, as a listener does
+through a passing car.
+"""
+import numpy as np
+
+
+def _check(S):
+    S = np.asarray(S)
+    if S.ndim < 2:
+        raise ValueError(f"expected a spectrogram of shape (..., F, T), got shape {S.shape}")
+    return S.copy()
+
+
+def freq_mask(S, max_width, rng, n_masks=1, fill=None):
+    """Mask ``n_masks`` bands of width 0..max_width bins; ``fill`` defaults to the mean of S."""
+    S = _check(S)
+    fill = S.mean() if fill is None else fill
+    n_freq = S.shape[-2]
+    for _ in range(n_masks):
+        w = int(rng.integers(0, min(max_width, n_freq) + 1))
+        f0 = int(rng.integers(0, n_freq - w + 1))
+        S[..., f0:f0 + w, :] = fill
+    return S
+
+
+def time_mask(S, max_width, rng, n_masks=1, fill=None):
+    """Mask ``n_masks`` spans of width 0..max_width frames; ``fill`` defaults to the mean of S."""
+    S = _check(S)
+    fill = S.mean() if fill is None else fill
+    n_time = S.shape[-1]
+    for _ in range(n_masks):
+        w = int(rng.integers(0, min(max_width, n_time) + 1))
+        t0 = int(rng.integers(0, n_time - w + 1))
+        S[..., t0:t0 + w] = fill
+    return S
+
+
+def spec_augment(S, rng, freq_width=8, time_width=20, n_freq_masks=2, n_time_masks=2, fill=None):
+    """Both kinds of mask, as in the paper (without its time warping)."""
+    fill = np.asarray(S).mean() if fill is None else fill
+    S = freq_mask(S, freq_width, rng, n_freq_masks, fill)
+    return time_mask(S, time_width, rng, n_time_masks, fill)

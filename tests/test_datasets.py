@@ -1,0 +1,158 @@
+"""mirkit.datasets: the synthetic GTZAN (tiny preset), determinism, splits, hidden test set, CLI."""
+import csv
+from collections import Counter
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mirkit.datasets import GENRES, generate, generate_hidden_test, load_dataset, synthesize_track
+from mirkit.datasets import genres as G
+from mirkit.datasets.__main__ import main as cli
+
+pytestmark = pytest.mark.xdist_group("datasets")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth-tiny")
+    rows = generate(out, "tiny", seed=0, n_jobs=1)
+    return out, rows
+
+
+def test_tiny_preset_has_gtzan_layout(tiny):
+    out, rows = tiny
+    assert len(rows) == 60
+    assert Counter(r["genre"] for r in rows) == {g: 6 for g in GENRES}
+    for g in GENRES:
+        files = sorted((out / "genres" / g).glob("*.wav"))
+        assert [f.name for f in files] == [f"{g}.{i:05d}.wav" for i in range(6)]
+    info = sf.info(str(out / "genres" / "jazz" / "jazz.00003.wav"))
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == (22050, 1, "PCM_16", 3 * 22050)
+    with open(out / "manifest.csv") as f:
+        header = next(csv.reader(f))
+    assert header == ["track_id", "path", "genre", "artist", "duration", "seed", "split", "random_split"]
+    assert (out / "artists.json").exists()
+
+
+def test_audio_is_not_silent_and_in_range(tiny):
+    out, rows = tiny
+    for r in rows[::7]:
+        y, _ = sf.read(str(out / r["path"]))
+        assert np.all(np.isfinite(y)) and np.max(np.abs(y)) <= 1.0
+        assert 10 * np.log10(np.mean(y ** 2)) > -45, r["track_id"]
+
+
+def test_artist_split_is_artist_disjoint_and_random_split_leaks(tiny):
+    out, rows = tiny
+    parts_of = {}
+    for r in rows:
+        parts_of.setdefault(r["artist"], set()).add(r["split"])
+    assert all(len(p) == 1 for p in parts_of.values())
+    assert Counter(r["split"] for r in rows).keys() == {"train", "valid", "test"}
+    leaks = {}
+    for r in rows:
+        leaks.setdefault(r["artist"], set()).add(r["random_split"])
+    assert any(len(p) > 1 for p in leaks.values())
+    # split files: one track id per line, matching the manifest
+    for name, col in (("artist", "split"), ("random", "random_split")):
+        for part in ("train", "valid", "test"):
+            ids = (out / "splits" / name / f"{part}.txt").read_text().split()
+            assert ids == [r["track_id"] for r in rows if r[col] == part]
+
+
+def test_same_seed_same_audio(tiny):
+    out, rows = tiny
+    import json
+
+    artists = json.loads((out / "artists.json").read_text())
+    r = rows[13]
+    again = synthesize_track(artists[r["artist"]], int(r["seed"]), 3.0)
+    on_disk, _ = sf.read(str(out / r["path"]))
+    assert np.max(np.abs(again - on_disk)) <= 1.5 / 32768  # equal up to 16-bit rounding
+    assert np.array_equal(again, synthesize_track(artists[r["artist"]], int(r["seed"]), 3.0))
+    other = synthesize_track(artists[r["artist"]], int(r["seed"]) + 1, 3.0)
+    assert not np.allclose(other, again)
+
+
+def test_plan_does_not_depend_on_anything_but_the_seed():
+    from mirkit.datasets.synth import plan, preset
+
+    a, b = plan(5, preset("tiny")), plan(5, preset("tiny"))
+    assert [t["seed"] for t in a] == [t["seed"] for t in b] and a[0]["artist"] == b[0]["artist"]
+    c = plan(6, preset("tiny"))
+    assert [t["seed"] for t in a] != [t["seed"] for t in c]
+
+
+def test_every_genre_style_composes_notes():
+    rng = np.random.default_rng(0)
+    drummers = Counter()
+    for genre in GENRES:
+        for k in range(8):
+            artist = G.draw_artist(genre, f"{genre}_{k}", rng)
+            score = G.arrange(artist, rng, 8.0)
+            assert all(p["notes"] for name, p in score.parts.items() if name not in ("lead",)), (genre, artist)
+            drummers[genre] += "drums" in score.parts
+            pm = score.to_midi()
+            assert pm.get_end_time() >= 8.0
+    assert drummers["classical"] < drummers["rock"]
+
+
+def test_genre_habits_are_musical():
+    # the 12-bar blues has dominant sevenths on I, IV and V
+    blues = G.PROGRESSIONS["blues12"]
+    assert len(blues) == 12 and {q for _, q in blues} == {"7"} and {d for d, _ in blues} == {0, 5, 7}
+    # disco: kick on every beat, open hi-hat on the off-beats
+    assert G.DRUMS["disco"][36] == "X...X...X...X..." and G.DRUMS["disco"][46] == "..x...x...x...x."
+    # reggae one-drop: kick and rim together on beat 3 only
+    assert G.DRUMS["one_drop"][36] == G.DRUMS["one_drop"][37] == "........X......."
+
+
+def test_unknown_genre_and_preset_errors():
+    with pytest.raises(ValueError, match="unknown genre"):
+        G.draw_artist("polka", "x", np.random.default_rng(0))
+    with pytest.raises(ValueError, match="unknown preset"):
+        generate("/tmp/never", "huge")
+
+
+def test_hidden_test_set(tmp_path):
+    out, labels = tmp_path / "challenge", tmp_path / "private" / "labels.csv"
+    rows = generate_hidden_test(out, labels, "tiny", secret_seed=1234, n_jobs=1, tracks=1, duration=1.0)
+    files = sorted(p.name for p in (out / "test").iterdir())
+    assert files == [f"track_{k:04d}.wav" for k in range(10)]
+    assert not any(g in f for f in files for g in GENRES)
+    with open(labels) as f:
+        got = list(csv.DictReader(f))
+    assert [r["track"] for r in got] == [f"track_{k:04d}" for k in range(10)]
+    assert sorted(r["genre"] for r in got) == sorted(GENRES)
+    with open(out / "sample_submission.csv") as f:
+        assert next(csv.reader(f)) == ["track", "genre"]
+    assert not list(out.rglob("*label*"))
+    assert len(rows) == 10
+    with pytest.raises(ValueError, match="inside the student folder"):
+        generate_hidden_test(out, out / "labels.csv", "tiny", secret_seed=1, tracks=1, duration=1.0)
+    with pytest.raises(ValueError, match="secret seed"):
+        generate_hidden_test(out, labels, "tiny", secret_seed=None)
+
+
+def test_hidden_artists_are_unseen():
+    from mirkit.datasets.synth import plan, preset
+
+    public = {t["artist"]["id"] for t in plan(0, preset("tiny"))}
+    hidden = {t["artist"]["id"] for t in plan(99, preset("tiny"), prefix="hidden_")}
+    assert not public & hidden
+
+
+def test_cli_help_and_info(tiny, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli(["--help"])
+    assert e.value.code == 0
+    assert "synth" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli(["synth", "--help"])
+    assert "tiny" in capsys.readouterr().out
+    cli(["info", str(tiny[0])])
+    text = capsys.readouterr().out
+    assert "60 tracks" in text and "split artist" in text
+    with pytest.raises(SystemExit, match="not found"):
+        cli(["info", "/nonexistent/folder"])
