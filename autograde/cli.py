@@ -6,7 +6,7 @@
     autograde export [--out DIR]               grades CSV from an existing gradebook
     autograde leaderboard ...                  (when autograde.leaderboard is installed)
 
-All commands take ``--root DIR``, the course root (default: this repository).
+release, verify and grade take ``--root DIR``, the course root (default: this repository).
 """
 from __future__ import annotations
 
@@ -122,7 +122,9 @@ def build_parser(leaderboard: bool = True) -> argparse.ArgumentParser:
                                       "lessons/ in sync, clean notebooks, timings")
     p.add_argument("--lesson", action="append", metavar="NAME",
                    help="only this lesson (name or unique prefix; repeatable)")
-    p.add_argument("--jobs", "-j", type=int, default=2, help="lessons checked in parallel")
+    p.add_argument("--jobs", "-j", type=int, default=2,
+                   help="notebooks run at once (a lesson's solution and blank version "
+                        "are two jobs)")
     _add_root(p)
     p.set_defaults(func=cmd_verify)
 

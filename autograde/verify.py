@@ -178,16 +178,50 @@ def autograde_timed(work: Path, lesson: str, student: str, folder: Path) -> tupl
     return result, time.perf_counter() - start
 
 
-def verify_lesson(root: str | Path, lesson: str) -> LessonReport:
-    """Run the whole course check on one lesson (in a temporary work course)."""
+PARTS = ("solution", "blank")
+
+
+def verify_part(root: str | Path, lesson: str, part: str) -> LessonReport:
+    """One half of the course check of a lesson, in its own temporary work course.
+
+    part "solution": static checks (e), release in sync (d), solution autograded (a)+(b);
+    part "blank": the generated student version autograded untouched (c).
+    The halves are independent, so ``verify`` can run them on two cores at once.
+    """
     course.setup_environment()
     root = Path(root)
     rep = LessonReport(lesson)
     src_nb = root / "solutions" / lesson / f"{lesson}.ipynb"
     if not src_nb.is_file():
-        rep.problems.append(f"solutions/{lesson}/ has no {lesson}.ipynb "
-                            "(one notebook per lesson, named like its folder)")
+        if part == "solution":
+            rep.problems.append(f"solutions/{lesson}/ has no {lesson}.ipynb "
+                                "(one notebook per lesson, named like its folder)")
         return rep
+    if part == "solution" and not _static_checks(root, lesson, src_nb, rep):
+        return rep
+
+    work = course.new_work_course(f"verify-{lesson}-{part}")
+    try:
+        generated, result = course.generate_release(root, lesson, work)
+        if not result["success"]:
+            if part == "solution":  # reported once, not by both halves
+                rep.problems.append("nbgrader generate_assignment failed:\n"
+                                    + course.tail(result))
+            return rep
+        if part == "solution":
+            rep.problems += compare_release(generated, root / "lessons" / lesson, lesson)
+            _check_solution(work, lesson, src_nb.parent, rep)
+        else:
+            _check_blank(work, lesson, generated, rep)
+    except Exception as exc:  # report, never hide: one broken lesson must not stop the rest
+        rep.problems.append(f"{part}: unexpected error: {type(exc).__name__}: {exc}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rep
+
+
+def _static_checks(root: Path, lesson: str, src_nb: Path, rep: LessonReport) -> bool:
+    """(e) on the committed notebooks; False if the source cannot even be read."""
     others = sorted(p.name for p in src_nb.parent.glob("*.ipynb") if p != src_nb)
     if others:
         rep.problems.append(f"solutions/{lesson}/ has extra notebooks {others}; "
@@ -196,7 +230,7 @@ def verify_lesson(root: str | Path, lesson: str) -> LessonReport:
         nb = course.read_notebook_json(src_nb)
     except course.CourseError as exc:
         rep.problems.append(str(exc))
-        return rep
+        return False
     rep.problems += check_committed(nb, f"solutions/{lesson}/{lesson}.ipynb")
     rep.problems += check_structure(nb, f"solutions/{lesson}/{lesson}.ipynb")
     committed = root / "lessons" / lesson / f"{lesson}.ipynb"
@@ -206,59 +240,64 @@ def verify_lesson(root: str | Path, lesson: str) -> LessonReport:
                                             f"lessons/{lesson}/{lesson}.ipynb")
         except course.CourseError as exc:
             rep.problems.append(str(exc))
+    return True
 
-    work = course.new_work_course(f"verify-{lesson}")
-    try:
-        generated, result = course.generate_release(root, lesson, work)
-        if not result["success"]:
-            rep.problems.append("nbgrader generate_assignment failed:\n" + course.tail(result))
-            return rep
-        rep.problems += compare_release(generated, root / "lessons" / lesson, lesson)
 
-        # (a)+(b): autograding the solution executes it top to bottom.
-        result, rep.solution_time = autograde_timed(work, lesson, "solution", src_nb.parent)
-        if not result["success"]:
-            rep.problems.append("autograding the solution crashed:\n" + course.tail(result))
-        else:
-            executed = work / "autograded" / "solution" / lesson / f"{lesson}.ipynb"
-            for err in cell_errors(executed):
-                rep.problems.append(f"solution: {err}")
-            scores = grades(work, lesson, "solution")
-            rep.solution_score = sum(s or 0 for _, s, _ in scores)
-            rep.max_score = sum(m for _, _, m in scores)
-            for gid, score, top in scores:
-                if score is None:
-                    rep.problems.append(f"solution: cell {gid} needs manual grading; "
-                                        "the course is graded automatically only")
-                elif score != top:
-                    rep.problems.append(f"solution: cell {gid} scores {score:g}/{top:g}, "
-                                        "expected full marks")
+def _check_solution(work: Path, lesson: str, folder: Path, rep: LessonReport) -> None:
+    """(a)+(b): autograding the solution executes it top to bottom; full marks, no error."""
+    result, rep.solution_time = autograde_timed(work, lesson, "solution", folder)
+    if not result["success"]:
+        rep.problems.append("autograding the solution crashed:\n" + course.tail(result))
+        return
+    executed = work / "autograded" / "solution" / lesson / f"{lesson}.ipynb"
+    for err in cell_errors(executed):
+        rep.problems.append(f"solution: {err}")
+    scores = grades(work, lesson, "solution")
+    rep.solution_score = sum(s or 0 for _, s, _ in scores)
+    rep.max_score = sum(m for _, _, m in scores)
+    for gid, score, top in scores:
+        if score is None:
+            rep.problems.append(f"solution: cell {gid} needs manual grading; "
+                                "the course is graded automatically only")
+        elif score != top:
+            rep.problems.append(f"solution: cell {gid} scores {score:g}/{top:g}, "
+                                "expected full marks")
 
-        # (c): the untouched student version scores 0 and does not crash the grader.
-        result, rep.blank_time = autograde_timed(work, lesson, "blank", generated)
-        if not result["success"]:
-            rep.problems.append("autograding the blank student version crashed:\n"
-                                + course.tail(result))
-        else:
-            # A student who has not solved an exercise must still be able to run the rest:
-            # only exercise cells and their tests may fail in the blank version.
-            executed = work / "autograded" / "blank" / lesson / f"{lesson}.ipynb"
-            for err in cell_errors(executed, skip_exercises=True):
-                rep.warnings.append(f"blank student version: {err} (demos after an exercise "
-                                    "should use mirkit's reference so students can go on)")
-            scores = grades(work, lesson, "blank")
-            rep.blank_score = sum(s or 0 for _, s, _ in scores)
-            rep.max_score = rep.max_score or sum(m for _, _, m in scores)
-            for gid, score, top in scores:
-                if score:
-                    rep.problems.append(f"blank student version: cell {gid} scores "
-                                        f"{score:g}/{top:g}, expected 0 (free points: the "
-                                        "tests pass without the student's code)")
-    except Exception as exc:  # report, never hide: one broken lesson must not stop the rest
-        rep.problems.append(f"unexpected error: {type(exc).__name__}: {exc}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return rep
+
+def _check_blank(work: Path, lesson: str, generated: Path, rep: LessonReport) -> None:
+    """(c): the untouched student version scores 0 and does not crash the grader."""
+    result, rep.blank_time = autograde_timed(work, lesson, "blank", generated)
+    if not result["success"]:
+        rep.problems.append("autograding the blank student version crashed:\n"
+                            + course.tail(result))
+        return
+    # A student who has not solved an exercise must still be able to run the rest:
+    # only exercise cells and their tests may fail in the blank version.
+    executed = work / "autograded" / "blank" / lesson / f"{lesson}.ipynb"
+    for err in cell_errors(executed, skip_exercises=True):
+        rep.warnings.append(f"blank student version: {err} (demos after an exercise "
+                            "should use mirkit's reference so students can go on)")
+    scores = grades(work, lesson, "blank")
+    rep.blank_score = sum(s or 0 for _, s, _ in scores)
+    rep.max_score = sum(m for _, _, m in scores)
+    for gid, score, top in scores:
+        if score:
+            rep.problems.append(f"blank student version: cell {gid} scores "
+                                f"{score:g}/{top:g}, expected 0 (free points: the "
+                                "tests pass without the student's code)")
+
+
+def merge(sol: LessonReport, blank: LessonReport) -> LessonReport:
+    """The two halves of a lesson's check as one report."""
+    return LessonReport(
+        sol.lesson, sol.problems + blank.problems, sol.solution_score, blank.blank_score,
+        sol.max_score if sol.max_score is not None else blank.max_score,
+        sol.solution_time, blank.blank_time, sol.warnings + blank.warnings)
+
+
+def verify_lesson(root: str | Path, lesson: str) -> LessonReport:
+    """The whole course check of one lesson, serially."""
+    return merge(*(verify_part(root, lesson, part) for part in PARTS))
 
 
 def _fmt(score, top) -> str:
@@ -283,26 +322,35 @@ def report_table(reports: list[LessonReport]) -> str:
 
 
 def verify(root: Path, lessons: list[str], jobs: int = 2, echo=print) -> list[LessonReport]:
-    """Check ``lessons`` with up to ``jobs`` in parallel; returns reports in lesson order."""
+    """Check ``lessons``, up to ``jobs`` halves at once; reports in lesson order."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    halves: dict[str, dict[str, LessonReport]] = {name: {} for name in lessons}
     reports: dict[str, LessonReport] = {}
-    if jobs <= 1 or len(lessons) <= 1:
-        for name in lessons:
-            reports[name] = verify_lesson(root, name)
+
+    def collect(name: str, part: str, rep: LessonReport) -> None:
+        halves[name][part] = rep
+        if len(halves[name]) == len(PARTS):
+            reports[name] = merge(halves[name]["solution"], halves[name]["blank"])
             _echo_done(echo, reports[name], len(reports), len(lessons))
+
+    tasks = [(name, part) for name in lessons for part in PARTS]
+    if jobs <= 1 or not lessons:
+        for name, part in tasks:
+            collect(name, part, verify_part(root, name, part))
     else:
         # spawn, not fork: each worker starts clean (no inherited zmq or kernel state)
         with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(verify_lesson, str(root), name): name for name in lessons}
+            futures = {pool.submit(verify_part, str(root), name, part): (name, part)
+                       for name, part in tasks}
             for fut in as_completed(futures):
-                name = futures[fut]
+                name, part = futures[fut]
                 try:
-                    reports[name] = fut.result()
+                    rep = fut.result()
                 except Exception as exc:
-                    reports[name] = LessonReport(name, [f"worker crashed: {exc!r}"])
-                _echo_done(echo, reports[name], len(reports), len(lessons))
+                    rep = LessonReport(name, [f"{part}: worker crashed: {exc!r}"])
+                collect(name, part, rep)
     return [reports[name] for name in lessons]
 
 

@@ -297,3 +297,12 @@ def test_clear_errors():
         mf.PowerToDb(amin=0)
     with pytest.raises(ValueError, match="window array"):
         mf.DFT(16, window=np.ones(8))
+
+
+def test_magnitude_mel_spectrogram_equals_librosa():
+    y = signal("harmonics", 9000)
+    out = mf.MelSpectrogram(SR, n_fft=1024, hop_length=256, n_mels=32, power=1.0)(y)
+    ref = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=1024, hop_length=256, n_mels=32, power=1.0)
+    assert rel_err(out, ref) <= TOL[np.float64]
+    with pytest.raises(ValueError, match="power must be 1"):
+        mf.MelSpectrogram(power=3)

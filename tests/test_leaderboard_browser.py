@@ -8,7 +8,8 @@ import pytest
 from autograde.leaderboard import Leaderboard
 from autograde.leaderboard.testing import ServerProcess, submission_bytes, write_labels
 
-pytestmark = pytest.mark.xdist_group("leaderboard")
+# one server at a time: runs beside the (light) API tests rather than the load tests
+pytestmark = pytest.mark.xdist_group("leaderboard_api")
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and
                  os.access(p, os.X_OK)), None)

@@ -92,6 +92,7 @@ def test_add_parser_plugs_into_the_instructor_cli(tmp_path):
                              "--labels", str(tmp_path / "l.csv"), "--id-column", "nope"])
     with pytest.raises(SystemExit, match="no column 'nope'"):
         bad.func(bad)
+    assert not (tmp_path / "y.sqlite").exists()          # a failed create leaves nothing behind
 
 
 def test_teams_and_new_token(tmp_path):

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from pathlib import Path
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,10 +124,10 @@ class Leaderboard:
                seed=0, daily_limit=5, selections=2, deadline=None, max_bytes=5_000_000, now=None):
         """Create the competition; returns (Leaderboard, instructor token). The token is shown once."""
         scoring.check_metric(metric)
-        lb = cls(db, must_exist=False)
-        Base.metadata.create_all(lb.engine)
-        with lb.Session() as s:
-            if s.scalar(select(func.count()).select_from(Competition)):
+        lb = cls(db, must_exist=False)       # the engine connects lazily: nothing is created yet
+        url = database_url(str(db))
+        if not url.startswith("sqlite:///") or Path(url[10:]).exists():
+            if inspect(lb.engine).has_table("competition"):
                 raise ValueError("this database already holds a competition; use another --db")
         ids, truth = read_labels_csv(labels_csv, id_column, label_column)
         vocab = list(labels) if labels else _sort_labels(truth)
@@ -137,6 +137,7 @@ class Leaderboard:
         if daily_limit < 1 or selections < 1:
             raise ValueError("the daily limit and the number of selections must be at least 1")
         mask = scoring.public_mask(len(ids), public_fraction, seed)
+        Base.metadata.create_all(lb.engine)
         token = secrets.token_urlsafe(32)
         now = naive_utc(now or utcnow())
         with lb.Session.begin() as s:

@@ -110,7 +110,11 @@ def play_bass(score, style, t0, root, quality, next_root, rng, bpb=4):
     """One bar of bass line ``style``; ``root`` and ``next_root`` are MIDI pitches in the bass register."""
     third = root + M.CHORDS[quality][1]
     fifth = root + 7
-    add = lambda t, d, p, v=95: score.add("bass", t0 + t, d, p, v * rng.uniform(0.9, 1.05))
+    low_fifth = fifth - 12 if fifth - 12 > 27 else fifth  # the fifth below, if the bass can reach it
+
+    def add(t, d, p, v=95):
+        score.add("bass", t0 + t, d, p, v * rng.uniform(0.9, 1.05))
+
     if style == "root8":
         for k in range(2 * bpb):
             add(k / 2, 0.45, root, 100 if k % 2 == 0 else 85)
@@ -120,7 +124,7 @@ def play_bass(score, style, t0, root, quality, next_root, rng, bpb=4):
     elif style == "root_fifth":
         for k in range(bpb):
             if k % 2 == 0:
-                add(k, 0.8, root if k % 4 == 0 else fifth - 12 if fifth - 12 > 27 else fifth)
+                add(k, 0.8, root if k % 4 == 0 else low_fifth)
     elif style == "walking":
         chord = [root + i for i in M.CHORDS[quality][:4]]
         approach = next_root + (1 if rng.random() < 0.5 else -1)
@@ -142,7 +146,7 @@ def play_bass(score, style, t0, root, quality, next_root, rng, bpb=4):
                 add(k / 4, 0.2, p, 100)
     elif style == "reggae":
         for t, d, p in ((0.5, 0.4, root), (1.0, 0.5, root), (1.75, 0.5, fifth), (2.5, 0.4, root + 12),
-                        (3.0, 0.9, fifth - 12 if fifth - 12 > 27 else third)):
+                        (3.0, 0.9, low_fifth if low_fifth != fifth else third)):
             if t < bpb:
                 add(t, d, p)
     elif style == "sub":
@@ -162,8 +166,11 @@ def play_bass(score, style, t0, root, quality, next_root, rng, bpb=4):
 # ------------------------------------------------------------------ comping
 def play_comp(score, style, t0, root_pc, quality, rng, bpb=4, part="comp"):
     """One bar of accompaniment (chords) in ``style``."""
-    add = lambda t, d, notes, v=75: [score.add(part, t0 + t, d, n, v * rng.uniform(0.85, 1.05))
-                                     for n in notes] if t < bpb else None
+    def add(t, d, notes, v=75):
+        if t < bpb:  # patterns are written for 4/4; in 3/4 the fourth beat is dropped
+            for n in notes:
+                score.add(part, t0 + t, d, n, v * rng.uniform(0.85, 1.05))
+
     chord = M.voicing(root_pc, quality)
     if style == "sustain":
         add(0, bpb - 0.05, chord, 65)
@@ -202,7 +209,7 @@ def play_comp(score, style, t0, root_pc, quality, rng, bpb=4, part="comp"):
     elif style == "alberti":
         lo, mid, hi = chord[0], chord[1], chord[2]
         for k, p in enumerate([lo, hi, mid, hi] * bpb):
-            add(k / 2 if len(chord) < 5 else k / 2, 0.45, [p], 60)
+            add(k / 2, 0.45, [p], 60)
     elif style == "arpeggio":
         notes = chord + [chord[0] + 12]
         for k in range(2 * bpb):
@@ -348,7 +355,7 @@ NEIGHBOURS = {
     "metal": ("rock",), "pop": ("disco", "rock", "country"), "reggae": ("hiphop", "pop"),
     "rock": ("metal", "country", "pop", "blues"),
 }
-BORROW = 0.2  # probability that one habit of an artist comes from a neighbouring genre
+BORROW = 0.15  # probability that one habit of an artist comes from a neighbouring genre
 
 
 @dataclass
@@ -388,9 +395,9 @@ def draw_artist(genre, artist_id, rng, borrow=BORROW):
     S = STYLES[genre]
 
     def habit(name):
-        # the first options of each list are the most typical: weights 1, 1/2, 1/3, ...
+        # the first options of each list are the most typical: weights 1, 1/2^1.3, 1/3^1.3, ...
         src = STYLES[rng.choice(NEIGHBOURS[genre])] if rng.random() < borrow else S
-        w = 1.0 / np.arange(1, len(src[name]) + 1)
+        w = 1.0 / np.arange(1, len(src[name]) + 1) ** 1.3
         return src[name][rng.choice(len(w), p=w / w.sum())]
 
     lo, hi = S["tempo"]
@@ -407,7 +414,7 @@ def draw_artist(genre, artist_id, rng, borrow=BORROW):
         progressions=[str(p) for p in rng.choice(S["progressions"], size=min(2, len(S["progressions"])), replace=False)],
         scale=S["scale"], drums=drums, kit=int(habit("kits")), bass=habit("bass"), comp=habit("comp"),
         lead=habit("lead"), programs=programs,
-        volumes={r: int(rng.integers(70, 121)) for r in ("drums", "bass", "comp", "lead", "pad")},
+        volumes={r: int(rng.integers(85, 116)) for r in ("drums", "bass", "comp", "lead", "pad")},
         humanize=float(rng.uniform(0.0, 0.02)), extend=bool(S.get("extend", False)),
         production=draw_production(genre, rng),
     )

@@ -256,7 +256,7 @@ class Conv2D(Layer):
     backward: see the module docstring (db, dW, dx by col2im).
     padding: "valid", "same" (Keras' rule), an int or a pair; stride, dilation: int or pair.
     init: "he" (default, for ReLU) or "glorot" (Keras' default); rng: None, a seed or a Generator.
-    dtype: float64 like every mirkit layer; float32 halves the time of a CNN (lesson 05 uses it).
+    dtype: float64 like every mirkit layer; float32 is faster (lesson 05 trains its CNN in float32).
     Keras equivalent: ``keras.layers.Conv2D(C_out, (kh, kw))`` with kernel W.transpose(2, 3, 1, 0).
     """
 

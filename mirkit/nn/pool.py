@@ -17,7 +17,8 @@ Global pooling over time turns a variable-length (N, C, T) map into a fixed (N, 
 
 ``maxpool2d_forward_naive`` / ``maxpool2d_forward_fast`` (and their ``backward``) share one API,
 ``forward(x, pool_size, stride) -> (y, cache)``, ``backward(dy, cache) -> dx``; the layers use
-the fast one (``sliding_window_view``, an argmax, one strided add per pool tap).
+the fast one, which loops over the kh*kw taps of a pool (whole-array operations on strided views)
+instead of over the pools.
 """
 from __future__ import annotations
 
@@ -92,18 +93,21 @@ def _taps(a, k, s, out):
 def maxpool2d_forward_fast(x, pool_size=2, stride=None):
     """Same as ``maxpool2d_forward_naive``, looping over the kh*kw pool taps instead of the pools.
 
-    A running maximum over the taps; a later tap wins only if strictly larger, so ties go to the
-    first maximum, as with np.argmax in the naive loop.
+    First the running maximum over the taps; then, for backward, the index of the first tap
+    equal to it (ties go to the first maximum, as np.argmax does in the naive loop). Plain
+    arithmetic on whole arrays: masked assignments (``where=``) are much slower in numpy.
     """
     x, k, s, out = _pool_setup(x, pool_size, stride)
-    y = arg = None
-    for t, tap in _taps(x, k, s, out):
-        if y is None:
-            y, arg = tap.copy(), np.zeros(tap.shape, dtype=np.int8 if k[0] * k[1] < 128 else np.int64)
-            continue
-        better = tap > y
-        np.copyto(y, tap, where=better)
-        arg[better] = t
+    taps = list(_taps(x, k, s, out))
+    y = taps[0][1].copy()
+    for _, tap in taps[1:]:
+        np.maximum(y, tap, out=y)
+    arg = np.zeros(y.shape, dtype=np.int8 if k[0] * k[1] < 128 else np.int64)
+    found = np.zeros(y.shape, dtype=bool)
+    for t, tap in taps:
+        first = (tap == y) & ~found  # this tap holds the maximum, and no earlier tap did
+        arg += first.astype(arg.dtype) * t
+        found |= first
     return y, (x.shape, x.dtype, arg, k, s)
 
 
@@ -114,11 +118,10 @@ def maxpool2d_backward_fast(dy, cache):
     dx = np.zeros(x_shape, dtype=np.result_type(dy, dtype))
     disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input in at most one pool: no sums needed
     for t, view in _taps(dx, k, s, arg.shape[2:]):
-        won = arg == t
         if disjoint:
-            np.copyto(view, dy, where=won)
+            view[...] = dy * (arg == t)
         else:
-            view += np.where(won, dy, 0)
+            view += dy * (arg == t)
     return dx
 
 
