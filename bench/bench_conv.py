@@ -10,9 +10,16 @@ Printed, all measured in this run:
 3. the GFLOP/s of the fast convolutions (forward + both backward products) as a fraction of
    the float32 matrix-product rate of this machine (numpy @ on 2048 x 2048 matrices).
 
-Timings are the best of 3 runs after a warm-up; mirkit fast is timed with numpy's default BLAS
-threads and with one thread, and the better is reported (on a busy 2-core machine, two BLAS
-threads waiting for each other can be several times slower).
+Timing is interleaved so that mirkit and Keras see the same machine load: after a warm-up,
+each of ROUNDS rounds runs Keras once, mirkit fast with numpy's default BLAS threads once and
+mirkit fast with one BLAS thread once, and each gets the median of its rounds. The better of
+mirkit's two thread settings is reported, labelled (on a busy 2-core machine, two BLAS threads
+waiting for each other can be several times slower); Keras keeps TensorFlow's own threading.
+The GFLOP/s figure uses that same thread setting for the convolutions and for the reference
+matrix product. The load average is printed with the numbers: they mean little without it.
+The CPU time of a step (summed over the process's threads) is printed too: TensorFlow spreads
+all of its work over the cores, numpy runs everything but the matrix products on one thread,
+so on a loaded machine the wall-clock ratio also measures how much CPU each side gets.
 """
 from __future__ import annotations
 
@@ -23,16 +30,32 @@ import numpy as np
 
 N, C, H, W = 32, 1, 128, 128
 NAIVE_SUBSET = 1  # examples run through the naive loops
+ROUNDS = 7  # interleaved rounds (mirkit and Keras alternate); medians are reported
+PAUSE = 0.2  # seconds between two timed runs (see _interleaved)
 
 
-def _best(fn, repeat=3):
-    fn()  # warm-up (allocations, BLAS threads, tf.function tracing)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def _time(fn):
+    """(wall-clock time, CPU time of this process summed over its threads) of one call."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def _interleaved(fns, rounds=ROUNDS, pause=PAUSE):
+    """Median (wall, CPU) times of each fn in fns (name -> callable), run in turn, round after round.
+
+    The pause lets the worker threads of the previous run go to sleep first: idle TensorFlow
+    and OpenBLAS threads spin for a while before sleeping, and would otherwise eat into the
+    next run's time on a 2-core machine.
+    """
+    for fn in fns.values():
+        fn()  # warm-up (allocations, BLAS threads, tf.function tracing)
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            time.sleep(pause)
+            times[name].append(_time(fn))
+    return {name: tuple(np.median(t, axis=0)) for name, t in times.items()}
 
 
 def _conv_flops(n):
@@ -56,34 +79,16 @@ def main():
     W2, b2 = model[3].params["W"].value, model[3].params["b"].value
     print(f"input {x.shape} float32, output {y.shape}")
 
-    # -- mirkit fast ------------------------------------------------------------------------
+    # -- mirkit fast ----------------------------------------------------------------------------
+    from threadpoolctl import threadpool_limits
+
     def fast():
         model.forward(x)
         return model.backward(dy)
 
-    from threadpoolctl import threadpool_limits
-
-    t_fast_default = _best(fast)
-    with threadpool_limits(1):  # on 2 busy cores one BLAS thread is often faster
-        t_fast_one = _best(fast)
-    t_fast = min(t_fast_default, t_fast_one)
-    threads = 1 if t_fast_one < t_fast_default else "default"
-
-    # the convolutions alone, for the GFLOP/s figure
-    h = np.maximum(model[0].forward(x), 0)
-    p = model[2].forward(h)
-
-    def convs_only():
-        _, c1 = nn.conv2d_forward_fast(x, W1, b1)
-        _, c2 = nn.conv2d_forward_fast(p, W2, b2)
-        nn.conv2d_backward_fast(dy, c2)
-        nn.conv2d_backward_fast(h, c1)
-
-    if threads == 1:
+    def fast_one_thread():  # on 2 busy cores one BLAS thread is often faster
         with threadpool_limits(1):
-            t_convs = _best(convs_only)
-    else:
-        t_convs = _best(convs_only)
+            return fast()
 
     # -- mirkit naive, on a subset ------------------------------------------------------------
     def naive(n):
@@ -129,27 +134,56 @@ def main():
     def keras_run():
         return [g.numpy() for g in keras_step(xk)]
 
-    t_keras = _best(keras_run)
     dx_keras = keras_run()[0].transpose(0, 3, 1, 2)
     agree_keras = np.max(np.abs(dx_keras - fast())) / np.max(np.abs(dx_keras))
 
-    # -- machine float32 matmul rate --------------------------------------------------------------
+    # -- interleaved timing: Keras, mirkit (default BLAS threads), mirkit (one BLAS thread) ---
+    load_before = os.getloadavg()[0]
+    t = _interleaved({"keras": keras_run, "default": fast, "one": fast_one_thread})
+    load_after = os.getloadavg()[0]
+    (t_keras, cpu_keras), (t_fast_default, cpu_default), (t_fast_one, cpu_one) = \
+        t["keras"], t["default"], t["one"]
+    t_fast = min(t_fast_default, t_fast_one)
+    threads = 1 if t_fast_one < t_fast_default else None  # None: numpy's default
+    cpu_fast = cpu_one if threads == 1 else cpu_default
+
+    # the convolutions alone, and the machine's float32 matmul rate, with the same BLAS threads
+    h = np.maximum(model[0].forward(x), 0)
+    p = model[2].forward(h)
+
+    def convs_only():
+        _, c1 = nn.conv2d_forward_fast(x, W1, b1)
+        _, c2 = nn.conv2d_forward_fast(p, W2, b2)
+        nn.conv2d_backward_fast(dy, c2)
+        nn.conv2d_backward_fast(h, c1)
+
     A = rng.standard_normal((2048, 2048)).astype(np.float32)
     B = rng.standard_normal((2048, 2048)).astype(np.float32)
-    t_mm = _best(lambda: A @ B)
+    with threadpool_limits(threads):
+        rates = _interleaved({"convs": convs_only, "mm": lambda: A @ B}, rounds=5)
+    t_convs, t_mm = rates["convs"][0], rates["mm"][0]
+
     gflops_mm = 2 * 2048 ** 3 / t_mm / 1e9
     gflops_conv = _conv_flops(N) / t_convs / 1e9
 
-    print(f"mirkit fast  forward+backward: {t_fast * 1e3:8.1f} ms  (BLAS threads: default "
-          f"{t_fast_default * 1e3:.1f} ms, one {t_fast_one * 1e3:.1f} ms; the better one is used)")
+    label = "one BLAS thread" if threads == 1 else "numpy's default BLAS threads"
+    print(f"load average (1 min) {load_before:.1f} before timing, {load_after:.1f} after, "
+          f"on {os.cpu_count()} CPUs; medians of {ROUNDS} interleaved rounds")
+    print(f"mirkit fast  forward+backward: {t_fast * 1e3:8.1f} ms  ({label}; default threads "
+          f"{t_fast_default * 1e3:.1f} ms, one thread {t_fast_one * 1e3:.1f} ms)")
     print(f"mirkit naive forward+backward: {t_naive:8.1f} s  (EXTRAPOLATED: measured on "
           f"{NAIVE_SUBSET} of {N} examples, x{N // NAIVE_SUBSET}; max rel. diff of dx {agree:.1e})")
-    print(f"keras (TF, tf.function)      : {t_keras * 1e3:8.1f} ms  (max rel. diff of dx {agree_keras:.1e})")
+    print(f"keras (TF, tf.function)      : {t_keras * 1e3:8.1f} ms  "
+          f"(TensorFlow's own threads; max rel. diff of dx {agree_keras:.1e})")
     print(f"[1] speed-up fast vs naive   : {t_naive / t_fast:8.0f} x   (goal >= 100 x)")
-    print(f"[2] mirkit fast / keras time : {t_fast / t_keras:8.2f}     (goal <= 2)")
+    print(f"[2] mirkit fast / keras time : {t_fast / t_keras:8.2f}     (goal <= 2; wall-clock)")
+    print(f"    CPU time per step (all threads of the process): mirkit {cpu_fast * 1e3:.1f} ms, "
+          f"keras {cpu_keras * 1e3:.1f} ms, ratio {cpu_fast / cpu_keras:.2f}")
+    print("    (on a loaded machine the wall-clock ratio also depends on how many threads each "
+          "side keeps busy)")
     print(f"[3] fast conv {gflops_conv:.1f} GFLOP/s = {gflops_conv / gflops_mm:.0%} of float32 "
-          f"matmul ({gflops_mm:.1f} GFLOP/s, 2048^2 @ 2048^2); convolutions alone "
-          f"{t_convs * 1e3:.1f} ms of {t_fast * 1e3:.1f} ms")
+          f"matmul ({gflops_mm:.1f} GFLOP/s, 2048^2 @ 2048^2, same BLAS threads);")
+    print(f"    convolutions alone {t_convs * 1e3:.1f} ms of {t_fast * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -46,12 +46,17 @@ def _cpu_ms(fn, repeat=50):
 
 
 def _process_cpu_s(pid):
-    """User + system CPU seconds of a process so far (Linux /proc), or None elsewhere."""
+    """User + system CPU seconds so far of a process and its children (a server's worker
+    processes), from Linux's /proc; None elsewhere."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        total = 0
+        for p in [pid, *map(int, children)]:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def bench_scoring(tmp):
@@ -122,7 +127,8 @@ def bench_server(db, tmp, label):
     print(f"{label:10s}: {n} submissions of {N_IDS} rows from {CLIENTS} concurrent clients: "
           f"{ok} accepted, {n / elapsed:.0f} submissions/s, p50 {p50:.0f} ms, p99 {p99:.0f} ms "
           f"(goal p99 <= 300 ms: {'met' if p99 <= 300 else 'NOT met'}, {p99 / 300:.2f}x the goal)"
-          + (f"; server CPU {1000 * (cpu1 - cpu0) / n:.1f} ms per submission" if cpu0 else ""))
+          + (f"; server CPU {1000 * (cpu1 - cpu0) / n:.1f} ms per submission" if cpu0 else "")
+          + f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     assert ok == n, f"some submissions failed: {sorted(set(codes))}"
     # every accepted submission is in the database exactly once, with the bytes sent
     lb = Leaderboard(db)

@@ -56,6 +56,30 @@ def test_conv2d_naive_equals_fast(cfg):
         np.testing.assert_allclose(g_fast, g_naive, rtol=0, atol=1e-10, err_msg=name)
 
 
+@pytest.mark.parametrize("block", [1, 200, 600])
+def test_fast_paths_by_blocks_of_examples_equal_naive(block, monkeypatch):
+    # the fast paths work by blocks of examples (batch_blocks); small CACHE_BLOCKs force several
+    # blocks: 1 example each, or 2 + 2 + 1 (pooling with 200, conv backward with 600)
+    import mirkit.nn.conv as conv_module
+    monkeypatch.setattr(conv_module, "CACHE_BLOCK", block)
+    rng = np.random.default_rng(4)
+    x, Wt, b = rng.standard_normal((5, 2, 7, 6)), rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3)
+    y1, c1 = nn.conv2d_forward_naive(x, Wt, b, (2, 1), "same", (1, 2))
+    y2, c2 = nn.conv2d_forward_fast(x, Wt, b, (2, 1), "same", (1, 2))
+    np.testing.assert_allclose(y2, y1, rtol=0, atol=1e-10)
+    dy = rng.standard_normal(y1.shape)
+    for g_naive, g_fast in zip(nn.conv2d_backward_naive(dy, c1), nn.conv2d_backward_fast(dy, c2)):
+        np.testing.assert_allclose(g_fast, g_naive, rtol=0, atol=1e-10)
+    x = np.maximum(x, 0)  # ties
+    for k, s in (((2, 2), None), ((3, 2), (1, 2))):
+        p1, cp1 = nn.maxpool2d_forward_naive(x, k, s)
+        p2, cp2 = nn.maxpool2d_forward_fast(x, k, s)
+        np.testing.assert_array_equal(p2, p1)
+        dp = rng.standard_normal(p1.shape)
+        np.testing.assert_allclose(nn.maxpool2d_backward_fast(dp, cp2), nn.maxpool2d_backward_naive(dp, cp1),
+                                   rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("k,s,pad,d,T", [(3, 1, "valid", 1, 10), (3, 1, "same", 2, 11), (2, 2, "same", 1, 9),
                                          (3, 1, 2, 3, 8), (5, 3, "valid", 1, 16), (1, 1, "same", 1, 5)])
 def test_conv1d_gradcheck(k, s, pad, d, T):

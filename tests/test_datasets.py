@@ -125,8 +125,11 @@ def test_hidden_test_set(tmp_path):
         got = list(csv.DictReader(f))
     assert [r["track"] for r in got] == [f"track_{k:04d}" for k in range(10)]
     assert sorted(r["genre"] for r in got) == sorted(GENRES)
+    assert all(GENRES[int(r["genre_id"])] == r["genre"] for r in got)
     with open(out / "sample_submission.csv") as f:
-        assert next(csv.reader(f)) == ["track", "genre"]
+        assert next(csv.reader(f)) == ["track", "genre_id"]
+    with open(out / "genres.csv") as f:
+        assert list(csv.reader(f))[1:] == [[str(i), g] for i, g in enumerate(GENRES)]
     assert not list(out.rglob("*label*"))
     assert len(rows) == 10
     with pytest.raises(ValueError, match="inside the student folder"):

@@ -185,6 +185,31 @@ def test_fast_dft_equals_matrix_dft_forward_and_backward(dtype):
     assert rel_err(mf.MFCC(SR, fast=True)(y), mf.MFCC(SR)(y)) <= 1e-12
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_networks_equal_librosa_over_many_fft_blocks(dtype):
+    """The FFT path works by blocks of frames (DFT.BLOCK_BYTES): 3 s of signal is ~130 frames,
+    several blocks, the last one partial; batches of shape (N, L) and (N, C, L) too."""
+    Y = np.stack([signal(k, 3 * SR + 77, seed=i) for i, k in
+                  enumerate(["harmonics", "bursts", "noise", "harmonics"])]).astype(dtype)
+    assert mf.Frames()(Y[0]).shape[-1] > 2 * mf.DFT.BLOCK_BYTES // (8 * 2048)
+    for name in ("mfcc", "chroma", "onset", "logmel"):
+        out = net(name, fast=True)(Y)
+        for i, y in enumerate(Y):
+            assert rel_err(out[i], librosa_ref(name, y)) <= TOL[dtype], (name, i)
+        np.testing.assert_array_equal(net(name, fast=True)(Y.reshape(2, 2, -1)).reshape(out.shape), out)
+
+
+def test_linear_stages_give_the_same_numbers_for_any_memory_layout():
+    """Our spectrograms are stored frame by frame (one BLAS call for all frames); a C-ordered
+    input takes the one-product-per-example route: same result."""
+    rng = np.random.default_rng(3)
+    x_c = rng.random((3, 1025, 40))                                  # C order: time contiguous
+    x_rows = np.swapaxes(np.ascontiguousarray(np.swapaxes(x_c, -1, -2)), -1, -2)   # frame by frame
+    for layer in (mf.MelFilterbank(), mf.ChromaFilterbank()):
+        np.testing.assert_allclose(layer(x_rows), layer(x_c), rtol=1e-13, atol=0)
+        np.testing.assert_allclose(layer(x_c[0]), layer(x_c)[0], rtol=1e-13, atol=0)
+
+
 # -- gradients ----------------------------------------------------------------------------------
 def _check(layer, x, **kw):
     report = check_layer(layer, x, **kw)

@@ -1,5 +1,6 @@
 """The real server (uvicorn in a subprocess on loopback): 50 clients at once, and a SIGKILL in the
-middle of a burst of submissions. SQLite, and PostgreSQL when its binaries are present."""
+middle of a burst of submissions. SQLite, and PostgreSQL when its binaries are present; one server
+process, and two (``--workers 2``: the daily limit must hold across processes too)."""
 import hashlib
 import threading
 import time
@@ -54,7 +55,8 @@ def admin_submissions(url, instructor):
     return {s["id"]: s for s in r.json()["submissions"]}
 
 
-def test_fifty_clients_at_once_each_accepted_submission_recorded_once(db_url, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fifty_clients_at_once_each_accepted_submission_recorded_once(db_url, tmp_path, workers):
     ids, truth, instructor, tokens = make_competition(db_url, tmp_path, N_CLIENTS, crowd=CROWD)
     results, barrier = [], threading.Barrier(N_CLIENTS)
 
@@ -65,7 +67,7 @@ def test_fifty_clients_at_once_each_accepted_submission_recorded_once(db_url, tm
             r = http.post(server.url + "/api/submissions", files={"file": ("p.csv", raw)})
             results.append((k, r.status_code, r.json(), hashlib.sha256(raw).hexdigest()))
 
-    with ServerProcess(db_url) as server:
+    with ServerProcess(db_url, workers=workers) as server:
         threads = [threading.Thread(target=client, args=(k,)) for k in range(N_CLIENTS)]
         for t in threads:
             t.start()

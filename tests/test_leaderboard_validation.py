@@ -4,7 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from autograde.leaderboard import validation
 from autograde.leaderboard.validation import MAX_LISTED, Spec, validate
 
 HERE = Path(__file__).parent / "fixtures" / "leaderboard"
@@ -65,3 +68,93 @@ def test_probabilities_are_read_in_label_order():
     raw = b"track,rock,blues,jazz\n" + b"".join(f"{i},0.5,0.2,0.3\n".encode() for i in IDS)
     checked = validate(raw, SPECS["proba"])     # spec labels: blues, jazz, rock
     assert checked.ok and checked.predictions[0] == [0.2, 0.3, 0.5]
+
+
+# ---------------------------------------------------------------- the quick path and the full check
+# validate() reads an ordinary file with a quick path and falls back to the full check for
+# anything unusual. Both must agree on every file: same predictions, same messages.
+
+def full_check(raw, spec):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(validation, "_plain_predictions", lambda text, spec: None)
+        return validate(raw, spec)
+
+
+def same_result(raw, spec):
+    quick, full = validate(raw, spec), full_check(raw, spec)
+    assert (quick.ok, quick.predictions, quick.messages(), quick.total) == \
+        (full.ok, full.predictions, full.messages(), full.total), raw
+
+
+@pytest.mark.parametrize("name", sorted(INDEX))
+def test_quick_path_agrees_with_the_full_check_on_the_corpus(name):
+    same_result((HERE / f"{name}.csv").read_bytes(), SPECS[INDEX[name]])
+
+
+def test_quick_path_is_taken_for_an_ordinary_file():
+    calls = []
+    real = validation._plain_predictions
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(validation, "_plain_predictions", lambda t, s: calls.append(1) or real(t, s))
+        assert validate(good(nl="\r\n"), SPECS["labels"]).ok
+    assert calls and real(good().decode(), SPECS["labels"]) is not None
+
+
+EDITS = st.sampled_from(["crlf", "lone-cr", "spaces", "quote", "blank", "swap", "duplicate",
+                         "drop", "label", "float-label", "extra-column", "empty-value",
+                         "unknown-id", "header-case", "no-header", "bom", "proba-nan",
+                         "proba-negative", "proba-text", "no-final-newline"])
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(spec_name=st.sampled_from(sorted(SPECS)), edits=st.lists(EDITS, max_size=3),
+       where=st.integers(0, 9), seed=st.integers(0, 3))
+def test_quick_path_agrees_with_the_full_check_on_edited_files(spec_name, edits, where, seed):
+    spec = SPECS[spec_name]
+    lines = [spec.header]
+    for k, i in enumerate(spec.ids):
+        if spec.probabilities:
+            lines.append(f"{i}," + ",".join(f"{(k + j + seed) % 5 / 10}" for j in range(len(spec.labels))))
+        else:
+            lines.append(f"{i},{spec.labels[(k + seed) % len(spec.labels)]}")
+    nl, prefix, end = "\n", "", "\n"
+    row = 1 + where % len(spec.ids)
+    for edit in edits:
+        if edit == "crlf":
+            nl = "\r\n"
+        elif edit == "lone-cr":
+            lines[row] += "\r"
+        elif edit == "spaces":
+            lines[row] = " " + lines[row].replace(",", " , ") + " "
+        elif edit == "quote":
+            lines[row] = '"' + lines[row]
+        elif edit == "blank":
+            lines.insert(row, "")
+        elif edit == "swap":
+            lines[1], lines[row] = lines[row], lines[1]
+        elif edit == "duplicate":
+            lines.append(lines[row])
+        elif edit == "drop" and len(lines) > 2:
+            del lines[row % (len(lines) - 1) + 1]
+        elif edit == "label":
+            lines[row] = lines[row].split(",")[0] + ",Rock" + ",0" * (len(spec.columns) - 2)
+        elif edit == "float-label":
+            lines[row] = lines[row].split(",")[0] + ",1.0" + ",0" * (len(spec.columns) - 2)
+        elif edit == "extra-column":
+            lines[row] += ",x"
+        elif edit == "empty-value":
+            lines[row] = lines[row].split(",")[0] + "," * (len(spec.columns) - 1)
+        elif edit == "unknown-id":
+            lines[row] = "zz" + lines[row]
+        elif edit == "header-case":
+            lines[0] = lines[0].upper()
+        elif edit == "no-header":
+            lines = lines[1:] or [""]
+        elif edit == "bom":
+            prefix = "\ufeff"
+        elif edit.startswith("proba-") and spec.probabilities:
+            bad = {"proba-nan": "nan", "proba-negative": "-0.1", "proba-text": "lots"}[edit]
+            lines[row] = lines[row].rsplit(",", 1)[0] + "," + bad
+        elif edit == "no-final-newline":
+            end = ""
+    same_result((prefix + nl.join(lines) + (nl if end else "")).encode(), spec)

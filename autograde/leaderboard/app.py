@@ -11,10 +11,14 @@ takes the clock as an argument so that the tests can move time past a deadline o
 """
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -23,10 +27,13 @@ from . import scoring
 from .store import Leaderboard, Refused, User, utcnow
 
 COOKIE = "mirkit_session"
+THREADS = 8
 
 
-def create_app(db, clock=utcnow, secure_cookies=False) -> FastAPI:
-    """The FastAPI app for the competition in ``db`` (a path, a URL, or a Leaderboard)."""
+def create_app(db, clock=utcnow, secure_cookies=False, recover=True) -> FastAPI:
+    """The FastAPI app for the competition in ``db`` (a path, a URL, or a Leaderboard).
+    ``recover``: score, at start, what a crash left pending (a server with several worker
+    processes does it once, before starting them)."""
     lb = db if isinstance(db, Leaderboard) else Leaderboard(db)
     templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     templates.env.filters["score"] = lambda v: "" if v is None else f"{v:.5f}"
@@ -34,8 +41,13 @@ def create_app(db, clock=utcnow, secure_cookies=False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app):
         lb.comp                   # fail at start, with a clear message, if there is no competition
-        lb.score_pending()        # finish what a crash interrupted
-        threading.Thread(target=scoring.sklearn_metrics, daemon=True).start()   # warm up
+        scoring.warm_up()         # import scikit-learn before the first request, not during it
+        # requests run in a pool of threads; with Python's GIL more threads do not compute any
+        # faster, they only take turns at random, and some requests then wait far longer than
+        # others. A few threads are enough to keep the CPU busy while others wait for the disk.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        if recover:
+            lb.score_pending()    # finish what a crash interrupted
         yield
 
     app = FastAPI(title="mirkit leaderboard", lifespan=lifespan,
@@ -125,7 +137,9 @@ def create_app(db, clock=utcnow, secure_cookies=False) -> FastAPI:
     def api_submit(request: Request, file: UploadFile = File(...)):
         user = api_user(request, "student")
         sub = lb.submit(user, *read_upload(file), now=clock())
-        return {"submission": lb.describe(sub, user.name, private=False)}
+        # already plain JSON types: skip FastAPI's generic conversion of the return value
+        return JSONResponse({"submission": lb.describe(sub, user.name, private=False)},
+                            status_code=201)
 
     @app.get("/api/submissions")
     def api_submissions(request: Request):
@@ -273,3 +287,24 @@ def create_app(db, clock=utcnow, secure_cookies=False) -> FastAPI:
         return download(*lb.raw_file(sub_id))
 
     return app
+
+
+def worker_app():
+    """The app of one worker process of ``serve --workers N``: uvicorn starts each worker in a
+    new interpreter and builds its app from this name; the settings come by the environment."""
+    watch_parent()
+    return create_app(os.environ["MIRKIT_LEADERBOARD_DB"], recover=False,
+                      secure_cookies=os.environ.get("MIRKIT_LEADERBOARD_SECURE_COOKIES") == "1")
+
+
+def watch_parent(interval=1.0):
+    """Stop this worker (as Ctrl-C would) if the process that started it dies: a worker left
+    behind would keep the port, and the server could not be started again."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="watch-parent").start()

@@ -126,6 +126,9 @@ def make_engine(db: str):
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # a writer takes the write lock at once (IMMEDIATE): a plain BEGIN would let another
+        # process write between this transaction's reads and its writes, and then fail
+        writer = conn.get_execution_options().get("writer", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine

@@ -10,6 +10,11 @@ The order of a submission, so that none is ever lost:
 
 A crash before 2 commits leaves no trace (and the client got no answer); after it, the record is
 complete and ``score_pending()`` (run when the server starts) finishes step 3.
+
+Writes from many requests at once share transactions ("group commit", see ``GroupCommit``): a
+commit costs a wait for the disk, and one per submission capped a class at ~100 per second.
+Sharing a transaction changes none of the above: each submission is still checked, inserted
+and committed before it is scored, and no student hears "accepted" before that commit is done.
 """
 from __future__ import annotations
 
@@ -22,12 +27,17 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-
 from pathlib import Path
 
-from sqlalchemy import func, inspect, select, text, update
+try:
+    import fcntl
+except ImportError:                       # Windows: no flock, SQLite's own waiting remains
+    fcntl = None
+
+import numpy as np
+from sqlalchemy import bindparam, func, insert, inspect, select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from . import scoring
 from .models import (Audit, Base, Competition, LoginSession, Student, Submission, Team,
@@ -35,6 +45,22 @@ from .models import (Audit, Base, Competition, LoginSession, Student, Submission
 from .validation import Spec, validate
 
 SESSION_LIFETIME = timedelta(days=14)
+CLOSED = "The competition is closed: no more submissions."
+
+# The statements of the submission path, built once: building a statement costs SQLAlchemy
+# several times more than running it.
+CLOSED_AT = select(Competition.closed_at)
+STUDENT_BY_TOKEN = (select(Student.id, Student.name, Team.id, Team.name)
+                    .join(Team, Student.team_id == Team.id)
+                    .where(Student.token_hash == bindparam("token_hash")))
+USED_SINCE = (select(func.count()).select_from(Submission)
+              .where(Submission.team_id == bindparam("team_id"), Submission.status != "invalid",
+                     Submission.created_at >= bindparam("since")))
+LOCK_TEAMS = (select(Team.id).where(Team.id.in_(bindparam("teams", expanding=True)))
+              .order_by(Team.id).with_for_update())
+INSERT_SUBMISSION = insert(Submission.__table__)
+INSERT_AUDIT = insert(Audit.__table__)
+SET_SCORES = update(Submission.__table__).where(Submission.id == bindparam("submission_id"))
 
 
 def utcnow():
@@ -102,6 +128,109 @@ def _sort_labels(labels):
         return labels
 
 
+class _Job:
+    """One write waiting for a transaction: ``fn(connection)`` and what came of it."""
+    __slots__ = ("fn", "durable", "team_id", "done", "result", "error")
+
+    def __init__(self, fn, durable, team_id):
+        self.fn, self.durable, self.team_id = fn, durable, team_id
+        self.done, self.result, self.error = False, None, None
+
+    def outcome(self):
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+class GroupCommit:
+    """Many threads' writes committed together, in one transaction and one wait for the disk.
+
+    A thread queues its job and takes the leader's lock. The first to get it runs every queued
+    job, one after the other in ONE transaction (``commit(jobs)``), and commits; the threads
+    whose jobs it ran find them done and return at once. While the disk is busy with a commit,
+    the next jobs queue up and go together in the next one. A job's results are seen only after
+    its commit returned, so nothing is reported as recorded before it is on disk. If the shared
+    transaction fails, its jobs are run again one per transaction, so that one bad job fails
+    alone.
+
+    This is for SQLite, where one writer at a time holds the database. PostgreSQL runs many
+    transactions side by side and itself groups the disk writes of those that commit together,
+    so there (``grouped=False``) each job runs in its own transaction, at once.
+    """
+
+    def __init__(self, commit, grouped=True):
+        self._commit, self.grouped = commit, grouped
+        self._queue, self._queue_lock = [], threading.Lock()
+        self._leader = threading.Lock()
+
+    def run(self, fn, durable=True, team_id=None):
+        """``fn(connection)``'s result, once committed. ``durable=False``: the commit may reach
+        the disk a little later (only for what can be recomputed); ``team_id``: a team whose row
+        the transaction locks first."""
+        job = _Job(fn, durable, team_id)
+        if not self.grouped:
+            self._run([job])
+            return job.outcome()
+        with self._queue_lock:
+            self._queue.append(job)
+        with self._leader:
+            if not job.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._run(batch)
+        return job.outcome()
+
+    def _run(self, batch):
+        try:
+            results = self._commit(batch)
+        except Exception as exc:
+            if len(batch) > 1:
+                for job in batch:
+                    self._run([job])
+                return
+            batch[0].error = exc
+        except BaseException:               # KeyboardInterrupt...: nobody may wait forever
+            for job in batch:
+                job.error, job.done = RuntimeError("the transaction was interrupted"), True
+            raise
+        else:
+            for job, result in zip(batch, results):
+                job.result = result
+        for job in batch:
+            job.done = True
+
+
+class WriterLock:
+    """One SQLite writer at a time, among threads and processes (a server's workers, the CLI).
+
+    SQLite would make the others wait too, but by polling: a writer that finds the database
+    busy sleeps 1, 2, 5, 10... ms and tries again, while a writer in another process may take
+    the lock again and again in the meantime. Here they queue on a lock file instead (flock:
+    they wake up as soon as it is free). Where flock does not exist (Windows), SQLite's own
+    waiting remains."""
+
+    def __init__(self, path):
+        self._threads = threading.Lock()
+        self._path, self._file = path, None
+
+    def __enter__(self):
+        self._threads.acquire()
+        if fcntl is not None and self._path:
+            try:
+                if self._file is None:
+                    self._file = open(self._path, "a")   # noqa: SIM115 (kept open: it is the lock)
+                fcntl.flock(self._file, fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+        return self
+
+    def __exit__(self, *exc):
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._threads.release()
+
+
 class Leaderboard:
     """One competition stored in the database ``db`` (a file path or a SQLAlchemy URL)."""
 
@@ -113,8 +242,13 @@ class Leaderboard:
         self.engine = make_engine(str(db))
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        # write transactions start with BEGIN IMMEDIATE on SQLite (see models.make_engine)
+        self._writer = self.engine.execution_options(writer=True)
+        self.WriteSession = sessionmaker(self._writer, expire_on_commit=False)
         # SQLite allows one writer at a time: queue writers here rather than in SQLite's busy loop
-        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
+        self._write_lock = (WriterLock(url[10:] + "-writer" if url.startswith("sqlite:///")
+                                       else None) if self.is_sqlite else contextlib.nullcontext())
+        self._commits = GroupCommit(self._commit_jobs, grouped=self.is_sqlite)
         self._comp = None
 
     # ------------------------------------------------------------------ setup
@@ -169,8 +303,8 @@ class Leaderboard:
             c = self._comp
             self.ids = json.loads(c.ids_json)
             self.labels = json.loads(c.labels_json)
-            self.truth = json.loads(c.truth_json)
-            self.public = json.loads(c.public_json)
+            self.truth = np.asarray(json.loads(c.truth_json), dtype=np.int64)
+            self.public = np.asarray(json.loads(c.public_json), dtype=bool)
             self.spec = Spec(c.id_column, c.label_column, tuple(self.ids), tuple(self.labels),
                              scoring.uses_probabilities(c.metric), c.max_bytes)
         return self._comp
@@ -180,13 +314,45 @@ class Leaderboard:
         return self.comp
 
     def _audit(self, s, actor, action, detail="", now=None):
-        s.add(Audit(at=naive_utc(now or utcnow()), actor=actor, action=action, detail=detail))
+        """Add an audit line in the transaction of ``s`` (a Session or a Connection)."""
+        s.execute(INSERT_AUDIT, dict(at=naive_utc(now or utcnow()), actor=actor, action=action,
+                                     detail=detail))
+
+    @contextlib.contextmanager
+    def _write(self):
+        """A write transaction (ORM session). On SQLite it starts with BEGIN IMMEDIATE, which
+        takes the database's write lock at once: what the transaction reads (today's count, the
+        number of selections) cannot change before it commits, even when another process (a
+        second server worker, an instructor command) writes to the same file."""
+        with self._write_lock, self.WriteSession.begin() as s:
+            yield s
+
+    def _commit_jobs(self, jobs):
+        """Run the jobs of a GroupCommit in one write transaction; returns their results."""
+        durable = any(job.durable for job in jobs)
+        with self._write_lock, self._writer.connect() as conn:
+            driver = conn.connection.driver_connection
+            if self.is_sqlite and not durable:      # SQLite refuses to change this in a transaction
+                driver.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    if not durable and not self.is_sqlite:
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    teams = sorted({job.team_id for job in jobs if job.team_id is not None})
+                    if teams and not self.is_sqlite:
+                        # lock the teams' rows (in one order: no deadlock); on SQLite, BEGIN
+                        # IMMEDIATE already holds the whole database
+                        conn.execute(LOCK_TEAMS, {"teams": teams})
+                    return [job.fn(conn) for job in jobs]
+            finally:
+                if self.is_sqlite and not durable:
+                    driver.execute("PRAGMA synchronous=FULL")
 
     def add_students(self, rows, now=None):
         """rows: dicts with 'name' and optional 'team'. Returns [(name, team, token)]: the only
         time the tokens exist in clear."""
         issued = []
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             for row in rows:
                 name = (row.get("name") or "").strip()
                 team_name = (row.get("team") or "").strip() or name
@@ -208,7 +374,7 @@ class Leaderboard:
 
     def set_team(self, name, team_name, now=None):
         """Move a student to a team (created if needed), as long as they have not submitted."""
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             student = s.scalar(select(Student).where(Student.name == name))
             if student is None:
                 raise ValueError(f"no student named '{name}'")
@@ -224,7 +390,7 @@ class Leaderboard:
 
     def new_token(self, name, now=None):
         token = secrets.token_urlsafe(24)
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             student = s.scalar(select(Student).where(Student.name == name))
             if student is None:
                 raise ValueError(f"no student named '{name}'")
@@ -240,19 +406,15 @@ class Leaderboard:
         h = token_hash(token)
         if secrets.compare_digest(h, self.comp.instructor_token_hash):
             return User("instructor")
-        with self.Session() as s:
-            row = s.execute(select(Student, Team).join(Team, Student.team_id == Team.id)
-                            .where(Student.token_hash == h)).first()
-        if row is None:
-            return None
-        student, team = row
-        return User("student", student.id, student.name, team.id, team.name)
+        with self.engine.connect() as conn:         # plain rows: no ORM objects needed here
+            row = conn.execute(STUDENT_BY_TOKEN, {"token_hash": h}).first()
+        return None if row is None else User("student", *row)
 
     def start_session(self, user: User, now=None):
         """A login session: returns (cookie value, csrf token). Only the cookie's hash is stored."""
         cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
         now = naive_utc(now or utcnow())
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             s.add(LoginSession(id_hash=token_hash(cookie), student_id=user.student_id, csrf=csrf,
                                expires_at=now + SESSION_LIFETIME))
             self._audit(s, user.actor, "login", "", now)
@@ -273,7 +435,7 @@ class Leaderboard:
         return User("student", student.id, student.name, team.id, team.name), sess.csrf
 
     def end_session(self, cookie, user, now=None):
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             s.execute(LoginSession.__table__.delete()
                       .where(LoginSession.id_hash == token_hash(cookie or "")))
             self._audit(s, user.actor, "logout", "", now)
@@ -286,64 +448,66 @@ class Leaderboard:
         if user.kind != "student":
             raise Refused(403, "Only students submit; the instructor token cannot.")
         sha = hashlib.sha256(raw).hexdigest()
-        refusal = None
-        if self.closed:
-            refusal = "The competition is closed: no more submissions."
-        elif comp.deadline is not None and now >= comp.deadline:
+        if comp.deadline is not None and now >= comp.deadline:
             refusal = (f"The deadline ({comp.deadline:%Y-%m-%d %H:%M} UTC) has passed: "
                        "no more submissions.")
-        if refusal:
-            with self._write_lock, self.Session.begin() as s:
-                self._audit(s, user.actor, "refused", f"{filename} sha256={sha}: {refusal}", now)
+            self._commits.run(lambda conn: self._audit(
+                conn, user.actor, "refused", f"{filename} sha256={sha}: {refusal}", now))
             raise Refused(403, refusal)
         checked = validate(raw, self.spec)
         # an oversized file is refused without keeping its bytes (its size and hash are kept)
-        kept = raw if len(raw) <= comp.max_bytes else b""
-        sub = Submission(team_id=user.team_id, student_id=user.student_id, created_at=now,
-                         filename=filename[:300], size=len(raw), sha256=sha, raw=kept,
-                         errors_json=json.dumps(checked.messages()), selected=False,
-                         status="pending" if checked.ok else "invalid")
-        over_limit = False
-        with self._write_lock, self.Session.begin() as s:
-            if checked.ok:
-                # lock the team's row (PostgreSQL) so that two parallel uploads cannot both
-                # take the last slot of the day; SQLite is serialised by _write_lock
-                s.execute(select(Team.id).where(Team.id == user.team_id).with_for_update())
-                over_limit = self._used_today(s, user.team_id, now) >= comp.daily_limit
-            if over_limit:
-                self._audit(s, user.actor, "refused", f"{filename} sha256={sha}: daily limit", now)
-            else:
-                s.add(sub)
-                s.flush()
-                self._audit(s, user.actor, "submit" if checked.ok else "invalid",
-                            f"#{sub.id} {filename} sha256={sha} {len(raw)} bytes", now)
-        if over_limit:
-            raise Refused(429, f"Your team has used its {comp.daily_limit} submissions "
-                               f"for today; the count resets at midnight UTC "
-                               f"({self.next_reset(now):%Y-%m-%d %H:%M} UTC).")
+        row = dict(team_id=user.team_id, student_id=user.student_id, created_at=now,
+                   filename=filename[:300], size=len(raw), sha256=sha,
+                   raw=raw if len(raw) <= comp.max_bytes else b"",
+                   errors_json=json.dumps(checked.messages()), selected=False,
+                   status="pending" if checked.ok else "invalid")
+
+        def record(conn):
+            """Step 2, inside the transaction: the new id, or the Refused to raise."""
+            if conn.scalar(CLOSED_AT) is not None:
+                self._audit(conn, user.actor, "refused", f"{filename} sha256={sha}: {CLOSED}", now)
+                return Refused(403, CLOSED)
+            # the team's row is locked (PostgreSQL) or the database is (SQLite), so that two
+            # parallel uploads cannot both take the last slot of the day
+            if checked.ok and self._used_today(conn, user.team_id, now) >= comp.daily_limit:
+                self._audit(conn, user.actor, "refused", f"{filename} sha256={sha}: daily limit",
+                            now)
+                return Refused(429, f"Your team has used its {comp.daily_limit} submissions "
+                                    f"for today; the count resets at midnight UTC "
+                                    f"({self.next_reset(now):%Y-%m-%d %H:%M} UTC).")
+            sub_id = conn.execute(INSERT_SUBMISSION, row).inserted_primary_key[0]
+            self._audit(conn, user.actor, "submit" if checked.ok else "invalid",
+                        f"#{sub_id} {filename} sha256={sha} {len(raw)} bytes", now)
+            return sub_id
+
+        sub_id = self._commits.run(record, team_id=user.team_id)
+        if isinstance(sub_id, Refused):
+            raise sub_id
         if not checked.ok:
             raise Refused(422, f"The file has {checked.total} problem(s); it was not scored and "
                                "does not count against your daily limit.",
-                          checked.messages(), sub.id)
-        self._score(sub.id, checked.predictions)
-        with self.Session() as s:
-            return s.get(Submission, sub.id)        # as stored: what the student is told
+                          checked.messages(), sub_id)
+        scores = self._score(sub_id, checked.predictions)
+        row.update(scores)
+        return Submission(id=sub_id, **row)      # as stored (committed): what the student is told
 
     @staticmethod
     def next_reset(now):
         return datetime(now.year, now.month, now.day) + timedelta(days=1)
 
     def _used_today(self, s, team_id, now):
-        midnight = datetime(now.year, now.month, now.day)
-        return s.scalar(select(func.count()).select_from(Submission).where(
-            Submission.team_id == team_id, Submission.status != "invalid",
-            Submission.created_at >= midnight))
+        return s.scalar(USED_SINCE, {"team_id": team_id,
+                                     "since": datetime(now.year, now.month, now.day)})
 
     def used_today(self, team_id, now=None):
         with self.Session() as s:
             return self._used_today(s, team_id, naive_utc(now or utcnow()))
 
     def _score(self, sub_id, predictions=None, now=None):
+        """Step 3: score a recorded submission and store its scores; returns what was stored.
+        The commit need not reach the disk at once: if the scores are lost in a power cut, the
+        submission is still recorded as 'pending' (that commit was durable) and is scored again
+        when the server starts."""
         comp = self.comp
         status, errors, pub, priv = "scored", "[]", None, None
         if predictions is None:
@@ -358,26 +522,9 @@ class Leaderboard:
                                            self.public)
         values = dict(status=status, errors_json=errors, public_score=pub, private_score=priv,
                       scored_at=naive_utc(now or utcnow()))
-        with self._write_lock, self._lazy_commit() as s:
-            s.execute(update(Submission).where(Submission.id == sub_id).values(**values))
-
-    @contextlib.contextmanager
-    def _lazy_commit(self):
-        """A transaction whose commit need not reach the disk at once: used for scores only.
-        If they are lost in a power cut, the submission is still recorded as 'pending' (that
-        commit was synchronous) and is scored again when the server starts. Saves one fsync."""
-        with self.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            if self.is_sqlite:          # SQLite refuses to change this inside a transaction
-                raw.execute("PRAGMA synchronous=NORMAL")
-            try:
-                with Session(bind=conn) as s, s.begin():
-                    if not self.is_sqlite:
-                        s.execute(text("SET LOCAL synchronous_commit TO OFF"))
-                    yield s
-            finally:
-                if self.is_sqlite:
-                    raw.execute("PRAGMA synchronous=FULL")
+        self._commits.run(lambda conn: conn.execute(SET_SCORES, {"submission_id": sub_id, **values}),
+                          durable=False)
+        return values
 
     def score_pending(self):
         """Score what a crash left pending; returns how many."""
@@ -386,7 +533,7 @@ class Leaderboard:
         for sub_id in ids:
             self._score(sub_id)
         if ids:
-            with self._write_lock, self.Session.begin() as s:
+            with self._write() as s:
                 self._audit(s, "server", "score-pending", f"{len(ids)} submissions")
         return len(ids)
 
@@ -397,13 +544,13 @@ class Leaderboard:
                             .order_by(Submission.id)).all()
         for sub_id in ids:
             self._score(sub_id, now=now)
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             self._audit(s, "instructor", "rescore", f"{len(ids)} submissions", now)
         return len(ids)
 
     def select_final(self, user: User, sub_id: int, selected: bool, now=None):
         comp = self.comp
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             s.execute(select(Team.id).where(Team.id == user.team_id).with_for_update())
             sub = s.get(Submission, sub_id)
             if sub is None or sub.team_id != user.team_id:
@@ -457,8 +604,8 @@ class Leaderboard:
     def closed(self):
         """Read from the database each time: the CLI may close while the server runs."""
         self.comp
-        with self.Session() as s:
-            return s.scalar(select(Competition.closed_at)) is not None
+        with self.engine.connect() as conn:
+            return conn.scalar(CLOSED_AT) is not None
 
     def _key(self, score, created_at, sub_id):
         """Sort key: best score first; ties go to the earlier submission."""
@@ -496,7 +643,7 @@ class Leaderboard:
         return board
 
     def close(self, now=None):
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             comp = s.get(Competition, 1)
             if comp.closed_at is None:
                 comp.closed_at = naive_utc(now or utcnow())
@@ -512,12 +659,12 @@ class Leaderboard:
             w.writerow([d["id"], d["team"], d["student"], d["created_at"], d["status"],
                         d["public_score"], d["private_score"], int(d["selected"]), d["filename"],
                         d["sha256"]])
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             self._audit(s, "instructor", "export", "all scores")
         return out.getvalue()
 
     def raw_file(self, sub_id, actor="instructor"):
-        with self._write_lock, self.Session.begin() as s:
+        with self._write() as s:
             sub = s.get(Submission, sub_id)
             if sub is None:
                 raise Refused(404, f"No submission #{sub_id}.")

@@ -43,18 +43,21 @@ def submission_bytes(ids, preds, header="track,genre_id"):
 
 
 class ServerProcess:
-    """``python -m autograde.leaderboard serve`` in a subprocess on a free loopback port."""
+    """``python -m autograde.leaderboard serve`` in a subprocess on a free loopback port
+    (``workers``: its ``--workers``; None leaves the default)."""
 
-    def __init__(self, db, port=None):
-        self.db, self.port = db, port or free_port()
+    def __init__(self, db, port=None, workers=None):
+        self.db, self.port, self.workers = db, port or free_port(), workers
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
 
     def start(self, timeout=30):
+        workers = ["--workers", str(self.workers)] if self.workers else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograde.leaderboard", "serve", "--db", self.db,
-             "--port", str(self.port), "--log-level", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--port", str(self.port), "--log-level", "warning", *workers],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)                 # its own process group: see kill()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -68,8 +71,9 @@ class ServerProcess:
         raise RuntimeError("server did not start in time")
 
     def kill(self):
-        """SIGKILL: no chance to clean up, like a power cut of the process."""
-        self.proc.send_signal(signal.SIGKILL)
+        """SIGKILL to the server and its worker processes: no chance to clean up, like a power
+        cut of the machine."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
     def stop(self):

@@ -24,9 +24,9 @@ def main(argv=None):
     p.add_argument("--duration", type=float, default=None, help="override seconds per track")
 
     h = sub.add_parser("hidden-test", help="instructor: a test set with unseen artists and anonymous ids",
-                       description="Writes OUT/test/track_NNNN.wav and OUT/sample_submission.csv for the "
-                                   "students, and the answers (CSV track,genre) to LABELS, which must not "
-                                   "be inside OUT.")
+                       description="Writes OUT/test/track_NNNN.wav, OUT/sample_submission.csv (track,genre_id) "
+                                   "and OUT/genres.csv (genre_id,genre) for the students, and the answers "
+                                   "(CSV track,genre_id,genre) to LABELS, which must not be inside OUT.")
     h.add_argument("--secret-seed", type=int, required=True, help="keep it secret: it determines the answers")
     h.add_argument("--out", required=True, help="folder to give to the students")
     h.add_argument("--labels", required=True, help="answers CSV for the leaderboard (keep private)")

@@ -239,8 +239,11 @@ def _find_csv(root):
 
 
 def _norm_id(s):
-    s = Path(str(s).strip()).stem if any(str(s).lower().endswith(e) for e in AUDIO_EXTS) else str(s).strip()
-    return s.lstrip("0") or "0" if s.isdigit() else s
+    """A track id as written in a CSV or a file name -> a comparable key ("000002.mp3" and "2" -> "2")."""
+    s = str(s).strip()
+    if s.lower().endswith(AUDIO_EXTS):
+        s = Path(s).stem
+    return (s.lstrip("0") or "0") if s.isdigit() else s
 
 
 def _scan_csv(root, found):

@@ -184,8 +184,10 @@ def generate_hidden_test(out, labels, preset_name="full", secret_seed=None, n_jo
                          duration=None):
     """The challenge's hidden test set: new artists from a secret seed, anonymous file names.
 
-    Students get ``out/test/track_NNNN.wav`` and ``out/sample_submission.csv`` (``track,genre``);
-    the answers go to ``labels`` (a CSV ``track,genre``), which must be kept away from them.
+    Students get ``out/test/track_NNNN.wav``, ``out/sample_submission.csv`` (``track,genre_id``,
+    the challenge's format, seed 002) and ``out/genres.csv`` (``genre_id,genre``: the index in
+    :data:`GENRES`). The answers go to ``labels``, a CSV ``track,genre_id,genre`` (the
+    leaderboard reads ``track`` and ``genre_id``), which must be kept away from them.
     The artists are drawn from the secret seed under their own names, so none is shared with a
     dataset generated from a public seed.
     """
@@ -201,14 +203,18 @@ def generate_hidden_test(out, labels, preset_name="full", secret_seed=None, n_jo
         tasks[i]["track_id"] = f"track_{k:04d}"
         tasks[i]["path"] = str(out / "test" / f"track_{k:04d}.wav")
     _run(tasks, n_jobs, "hidden test")
-    rows = sorted((t["track_id"], t["genre"]) for t in tasks)
+    rows = sorted((t["track_id"], GENRES.index(t["genre"]), t["genre"]) for t in tasks)
     labels.parent.mkdir(parents=True, exist_ok=True)
     with open(labels, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["track", "genre"])
+        w.writerow(["track", "genre_id", "genre"])
         w.writerows(rows)
     with open(out / "sample_submission.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["track", "genre"])
-        w.writerows((t, GENRES[0]) for t, _ in rows)
+        w.writerow(["track", "genre_id"])
+        w.writerows((t, 0) for t, _, _ in rows)
+    with open(out / "genres.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["genre_id", "genre"])
+        w.writerows(enumerate(GENRES))
     return rows

@@ -12,6 +12,11 @@ spectrograms (..., F, T), frequency then time; the DFT's output (..., 2, F, T), 
 imaginary parts as two channels. "..." is any batch shape: (), (N,) or (N, C). Every linear
 stage is a Parameter ("W", or "W_re"/"W_im" for the DFT) stored in float64; it is cast to the
 input's dtype in forward, so float32 signals give float32 features.
+
+Memory layout (speed only, not the maths): like librosa, spectrograms are stored frame by
+frame -- the F values of one frame are contiguous, i.e. (..., F, T) arrays are transposed
+views of (..., T, F) arrays. A frame is then a contiguous row: the FFT runs along contiguous
+memory, and a linear stage is one matrix product (all frames x W^T) instead of one per example.
 """
 from __future__ import annotations
 
@@ -26,6 +31,20 @@ def _n_frames(length: int, n_fft: int, hop_length: int, center: bool = True) -> 
     """Number of frames librosa.stft returns for a signal of this length."""
     padded = length + 2 * (n_fft // 2) if center else length
     return 1 + (padded - n_fft) // hop_length
+
+
+def _apply_per_frame(W, x):
+    """y[..., :, t] = W @ x[..., :, t] for every frame t: (K, D) and (..., D, T) -> (..., K, T).
+
+    When the frames are contiguous rows in memory (our layers' layout), all the frames of all
+    the examples form one (frames, D) matrix without a copy, and y^T = x^T W^T is a single
+    BLAS call. Any other layout falls back to W @ x, one product per example (same numbers).
+    """
+    rows = np.swapaxes(x, -1, -2)                                   # (..., T, D)
+    if x.ndim > 2 and not rows.flags.c_contiguous:
+        return W @ x
+    y_rows = rows.reshape(-1, rows.shape[-1]) @ W.T                 # (all frames, K)
+    return np.swapaxes(y_rows.reshape(rows.shape[:-1] + (W.shape[0],)), -1, -2)
 
 
 def _sum_over_frames(dy, x):
@@ -100,15 +119,16 @@ class DFT(Layer):
     float64_sums (default True): for float32 input the sums are computed in float64 and the
     result rounded to float32 -- librosa does the same (float64 window times float32 frames,
     float64 FFT, stored as complex64). Quiet bins then keep full float32 accuracy, which the
-    log of LogMel/onset strength needs; False computes in float32 (2x faster, relative errors
-    up to ~1e-4 on the dB of tonal sounds).
-    fast=True: the same numbers by the FFT (``scipy.fft.rfft``, O(N log N) per frame instead
+    log of LogMel/onset strength needs; False computes in float32 (less memory traffic, but
+    relative errors up to ~1e-4 on the dB of tonal sounds).
+    fast=True: the same numbers by the FFT (``numpy.fft.rfft``, O(N log N) per frame instead
     of O(N^2)), forward and backward; this layer then has no parameters (nothing to train:
-    it *is* the fixed DFT). Like librosa, it transforms blocks of ~2 MB of frames per call so
-    that temporaries stay in the CPU cache. Tested against the matrix version.
+    it *is* the fixed DFT). Like librosa, it transforms blocks of frames per call, small
+    enough that the windowed frames and their spectra stay in the CPU cache; the two block
+    buffers are reused from block to block. Tested against the matrix version.
     """
 
-    BLOCK_BYTES = 2 ** 21   # fast path: frames per FFT call chosen so a block is ~2 MB
+    BLOCK_BYTES = 2 ** 19   # fast path: frames per FFT call so the windowed block is 512 KB
 
     def __init__(self, n_fft: int = 2048, window="hann", trainable: bool = True,
                  fast: bool = False, float64_sums: bool = True):
@@ -132,26 +152,44 @@ class DFT(Layer):
             raise ValueError(f"DFT: expected frames of shape (..., {self.n_fft}, T) (n_fft, T), "
                              f"got {x.shape}: use Frames(n_fft={self.n_fft}) before")
         dtype = self._work_dtype(x.dtype)
-        out = np.empty(x.shape[:-2] + (2, self.n_bins, x.shape[-1]), dtype=x.dtype)
+        T = x.shape[-1]
+        # stored frame by frame (see the module docstring): out is a view of a (..., 2, T, F) array
+        out_rows = np.empty(x.shape[:-2] + (2, T, self.n_bins), dtype=x.dtype)
+        out = np.swapaxes(out_rows, -1, -2)
         if self.fast:
-            # window times frames, promoted to float64 if asked (as librosa does), then the FFT
-            # of each column. Done by blocks of frames whose float64 temporaries fit in the CPU
-            # cache (librosa does the same): a few large vectorised calls, not a loop over frames.
-            w = self.window.astype(dtype)[:, None]
-            x3, out3 = x.reshape((-1,) + x.shape[-2:]), out.reshape((-1,) + out.shape[-3:])
-            block = max(1, self.BLOCK_BYTES // (8 * self.n_fft))
-            for i in range(x3.shape[0]):
-                for b in range(0, x3.shape[-1], block):
-                    spec = scipy.fft.rfft(x3[i, :, b:b + block] * w, axis=0)         # (F, block)
-                    out3[i, 0, :, b:b + block] = spec.real
-                    out3[i, 1, :, b:b + block] = spec.imag
+            self._fft_forward(x, out_rows.reshape((-1, 2, T, self.n_bins)), dtype)
         else:
             # BLAS needs each frame contiguous in memory: (..., T, n_fft) C order, seen transposed
+            # (one copy, in the working dtype; backward needs it too)
             work = np.swapaxes(np.ascontiguousarray(np.swapaxes(x, -1, -2), dtype=dtype), -1, -2)
             self.cache = work
-            out[..., 0, :, :] = self.params["W_re"].value.astype(dtype, copy=False) @ work
-            out[..., 1, :, :] = self.params["W_im"].value.astype(dtype, copy=False) @ work
+            W_re, W_im = (self.params[n].value.astype(dtype, copy=False) for n in ("W_re", "W_im"))
+            out[..., 0, :, :] = _apply_per_frame(W_re, work)
+            out[..., 1, :, :] = _apply_per_frame(W_im, work)
         return out
+
+    def _fft_forward(self, x, out_rows, dtype):
+        """The fast forward: out_rows[i, :, t] = (Re, Im) of rfft(w * frame t of example i),
+        computed in dtype. out_rows: (examples, 2, T, F).
+
+        The FFT is fastest along a contiguous axis, and each frame is a contiguous slice of the
+        signal, so we transform frames as rows, (T, n_fft) -> (T, F), by blocks of frames (a
+        few large vectorised calls, not a loop over frames).
+        """
+        T = x.shape[-1]
+        rows = np.swapaxes(x, -1, -2).reshape((-1, T, self.n_fft))        # a view for Frames' output
+        block = min(T, max(1, self.BLOCK_BYTES // (np.dtype(dtype).itemsize * self.n_fft)))
+        windowed = np.empty((block, self.n_fft), dtype=dtype)            # reused by every block
+        spec = np.empty((block, self.n_bins), dtype=np.result_type(dtype, np.complex64))
+        w = self.window.astype(dtype, copy=False)
+        for i in range(rows.shape[0]):
+            for b in range(0, T, block):
+                n = min(block, T - b)
+                # float32 frames times the float64 window, summed in float64 (as librosa does)
+                np.multiply(rows[i, b:b + n], w, out=windowed[:n])
+                np.fft.rfft(windowed[:n], axis=-1, out=spec[:n])
+                out_rows[i, 0, b:b + n] = spec[:n].real                   # rounded to x's dtype
+                out_rows[i, 1, b:b + n] = spec[:n].imag
 
     def backward(self, dout):
         x = self.cache
@@ -189,8 +227,8 @@ class Power(Layer):
         if x.ndim < 3 or x.shape[-3] != 2:
             raise ValueError(f"Power: expected (..., 2, F, T) (real and imaginary channels), got {x.shape}")
         self.cache = x
-        re, im = x[..., 0, :, :], x[..., 1, :, :]
-        return re * re + im * im
+        # Re^2 + Im^2 written as a sum over the channel axis c: one pass, no temporary arrays
+        return np.einsum("...cft,...cft->...ft", x, x)
 
     def backward(self, dout):
         return 2 * self.cache * np.expand_dims(dout, -3)
@@ -207,7 +245,8 @@ class Magnitude(Layer):
         x = self.check_input(x)
         if x.ndim < 3 or x.shape[-3] != 2:
             raise ValueError(f"Magnitude: expected (..., 2, F, T), got {x.shape}")
-        mag = np.sqrt(x[..., 0, :, :] ** 2 + x[..., 1, :, :] ** 2)
+        mag = np.einsum("...cft,...cft->...ft", x, x)      # Re^2 + Im^2 (see Power)
+        np.sqrt(mag, out=mag)
         self.cache = x, mag
         return mag
 
@@ -244,7 +283,7 @@ class FrameMatrix(Layer):
             raise ValueError(f"{type(self).__name__}: expected input of shape (..., {D}, T), got "
                              f"{x.shape} (check n_fft / n_mels of the previous stage)")
         self.cache = x
-        return self.W.astype(x.dtype, copy=False) @ x
+        return _apply_per_frame(self.W.astype(x.dtype, copy=False), x)
 
     def backward(self, dout):
         self.set_grad("W", _sum_over_frames(dout, self.cache))
@@ -332,7 +371,10 @@ class PowerToDb(Layer):
         x = self.check_input(x)
         if x.ndim < 2:
             raise ValueError(f"PowerToDb: expected (..., F, T), got {x.shape}")
-        y = 10.0 * np.log10(np.maximum(self.amin, x))
+        # the same formula in place on one output array: no (F, T) temporaries
+        y = np.maximum(x, self.amin)
+        np.log10(y, out=y)
+        y *= 10.0
         if self.ref == "max":
             ref = np.max(x, axis=(-2, -1), keepdims=True)
         else:
@@ -342,7 +384,7 @@ class PowerToDb(Layer):
         if self.top_db is not None:
             floor = y.max(axis=(-2, -1), keepdims=True) - self.top_db
             clipped = y < floor
-            y = np.maximum(y, floor)
+            np.maximum(y, floor, out=y)
         self.cache = x, y, clipped
         return y
 
@@ -410,8 +452,9 @@ class Diff(Layer):
         if x.ndim < 1:
             raise ValueError("Diff: expected (..., T)")
         self.cache = x.shape
-        y = np.zeros_like(x)
-        y[..., self.lag:] = x[..., self.lag:] - x[..., :-self.lag]
+        y = np.empty_like(x)
+        y[..., :self.lag] = 0
+        np.subtract(x[..., self.lag:], x[..., :-self.lag], out=y[..., self.lag:])
         return y
 
     def backward(self, dout):

@@ -40,8 +40,9 @@ and ``backward(dy, cache) -> (dx, dW, db)``:
 * ``conv2d_forward_naive`` / ``conv2d_backward_naive``: explicit loops over (n, k, i, j), the
   formula above read line by line (slow: to read, and to test the fast one against);
 * ``conv2d_forward_fast`` / ``conv2d_backward_fast``: im2col by numpy stride tricks
-  (``sliding_window_view`` gives every receptive field as a view, no loop) and one matrix
-  product; the gradient scatters back with one strided add per kernel tap (kh * kw adds).
+  (``sliding_window_view`` gives every receptive field as a view, no loop; one copy lays them
+  out as a matrix per example) and one matrix product; the gradient is two more products and
+  a scatter back with one strided add per kernel tap (kh * kw adds per block of examples).
 
 The layers use the fast path. ``Conv1D`` is ``Conv2D`` on an (N, C, 1, T) view.
 """
@@ -127,6 +128,21 @@ def _pad(x, stride, dilation, padding, kernel_hw):
     return x, (top, left), (ho, wo)
 
 
+# -- cache blocking (fast paths) -------------------------------------------------------------
+CACHE_BLOCK = 2 ** 18  # array elements (1 MB of float32), about what one core's L2 cache holds
+
+
+def batch_blocks(n, per_example):
+    """Slices of a batch of n examples, each block holding about CACHE_BLOCK elements.
+
+    Every numpy operation is one pass over its arrays. On a whole batch (tens of MB) each pass
+    goes through main memory; on a block that fits in the CPU cache it does not, and runs
+    several times faster. per_example: the size of the largest temporary for one example.
+    """
+    step = max(1, CACHE_BLOCK // max(int(per_example), 1))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
 # -- naive: loops you can read against the formula ------------------------------------------
 def conv2d_forward_naive(x, W, b, stride=1, padding="valid", dilation=1):
     """2-D convolution (cross-correlation) with explicit loops. Lesson 05.
@@ -186,41 +202,52 @@ def _windows(xpad, kh, kw, stride, dilation, out_hw):
 def conv2d_forward_fast(x, W, b, stride=1, padding="valid", dilation=1):
     """Same as ``conv2d_forward_naive``, by im2col and one matrix product. Lesson 05.
 
-    The columns matrix has one row per weight of a filter (C_in * kh * kw) and one column per
-    output position of the whole batch (N * H_out * W_out): y = W_flat @ cols + b. One big
-    product keeps BLAS efficient (32 small ones, one per example, are much slower).
+    im2col copies every receptive field once into ``cols`` of shape (N, C_in*kh*kw, L),
+    L = H_out * W_out: for each example, one row per weight of a filter and one column per
+    output position. Then y[n] = W_flat @ cols[n] + b with W_flat = W.reshape(C_out, -1), a
+    free reshape. ``np.matmul`` broadcasts W_flat over the batch (one BLAS product per example)
+    and its result (N, C_out, L) is already channels first: no transposed copy of x, W or y.
     """
     x, W, b, stride, dilation = _check_conv_args(x, W, b, stride, dilation)
     C_out, C_in, kh, kw = W.shape
     xpad, _, (ho, wo) = _pad(x, stride, dilation, padding, (kh, kw))
-    win = _windows(xpad, kh, kw, stride, dilation, (ho, wo))
+    win = _windows(xpad, kh, kw, stride, dilation, (ho, wo))  # (N, C_in, H_out, W_out, kh, kw)
     N = x.shape[0]
-    # im2col, one copy, ordered (C_in, kh, kw, N, H_out, W_out): the innermost run is a row of x
-    cols = np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3)).reshape(C_in * kh * kw, -1)
-    y = W.reshape(C_out, -1) @ cols  # (C_out, N * H_out * W_out): the matrix product
+    # im2col, the one copy: ordered (N, C_in, kh, kw, H_out, W_out) so that the rows of cols[n]
+    # follow W's (C_in, kh, kw) order and each innermost run is a stretch of one row of x
+    cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3)).reshape(N, C_in * kh * kw, ho * wo)
+    y = np.matmul(W.reshape(C_out, -1), cols)  # (N, C_out, L): the matrix product
     y += b[:, None]
-    y = np.ascontiguousarray(y.reshape(C_out, N, ho, wo).transpose(1, 0, 2, 3))  # channels first
     cache = (x.shape, cols, W, stride, padding, dilation)
-    return y, cache
+    return y.reshape(N, C_out, ho, wo), cache
 
 
 def conv2d_backward_fast(dy, cache):
-    """Gradients of ``conv2d_forward_fast``: two matrix products and a col2im scatter-add."""
+    """Gradients of ``conv2d_forward_fast``: two matrix products and a col2im scatter-add.
+
+    With dy[n] reshaped to (C_out, L): db sums dy; dW = sum_n dy[n] @ cols[n].T (one small
+    (C_out, C_in*kh*kw) product per example, summed); dcols[n] = W_flat.T @ dy[n] holds the
+    gradient of every entry of cols[n], and col2im adds each kernel tap's row block of it back
+    onto the input positions that tap read (kh * kw strided adds). dx is built by blocks of
+    examples (``batch_blocks``) so that dcols is still in the CPU cache when col2im reads it.
+    """
     x_shape, cols, W, stride, padding, dilation = cache
     C_out, C_in, kh, kw = W.shape
     N, _, H, Wd = x_shape
     top, bottom, ho = _pad_amounts(H, kh, stride[0], dilation[0], _axis_padding(padding, 0))
     left, right, wo = _pad_amounts(Wd, kw, stride[1], dilation[1], _axis_padding(padding, 1))
-    dy = np.asarray(dy).transpose(1, 0, 2, 3).reshape(C_out, -1)  # (C_out, N * H_out * W_out)
-    db = dy.sum(axis=1)
-    dW = (dy @ cols.T).reshape(W.shape)
-    dcols = (W.reshape(C_out, -1).T @ dy).reshape(C_in, kh, kw, N, ho, wo)
-    dxpad = np.zeros((N, C_in, H + top + bottom, Wd + left + right), dtype=dcols.dtype)
+    dy = np.asarray(dy).reshape(N, C_out, ho * wo)  # a free view when dy is contiguous
+    db = dy.sum(axis=(0, 2))
+    dW = np.matmul(dy, cols.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
+    W_flat_T = W.reshape(C_out, -1).T
+    dxpad = np.zeros((N, C_in, H + top + bottom, Wd + left + right), dtype=np.result_type(dy, W))
     (sh, sw), (dh, dw) = stride, dilation
-    for p in range(kh):  # col2im: each kernel tap sends its gradient back to the inputs it read
-        for q in range(kw):
-            dxpad[:, :, p * dh: p * dh + (ho - 1) * sh + 1: sh,
-                  q * dw: q * dw + (wo - 1) * sw + 1: sw] += dcols[:, p, q].transpose(1, 0, 2, 3)
+    for blk in batch_blocks(N, cols[0].size):
+        dcols = np.matmul(W_flat_T, dy[blk]).reshape(-1, C_in, kh, kw, ho, wo)
+        for p in range(kh):  # col2im: each kernel tap sends its gradient back to the inputs it read
+            for q in range(kw):
+                dxpad[blk, :, p * dh: p * dh + (ho - 1) * sh + 1: sh,
+                      q * dw: q * dw + (wo - 1) * sw + 1: sw] += dcols[:, :, p, q]
     dx = dxpad[:, :, top: top + H, left: left + Wd]
     return dx, dW, db
 
