@@ -46,6 +46,9 @@ def setup_environment() -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # nobody moves sliders here: mirkit.widgets.interact calls the function once instead of
+    # building widgets, whose execution through nbclient can hang (jupyter/nbclient#312)
+    os.environ["MIRKIT_HEADLESS"] = "1"
     # nbgrader's gradebook trips SQLAlchemy 2 autoflush warnings that are harmless noise
     warnings.filterwarnings("ignore", message=r".*not in session.*")
 

@@ -406,7 +406,8 @@ def power_to_db(S, ref: float | Callable = 1.0, amin: float = 1e-10, top_db: flo
         raise ValueError(f"amin must be > 0, got {amin}.")
     ref_value = ref(S) if callable(ref) else ref
     log_spec = 10.0 * np.log10(np.maximum(amin, S))
-    log_spec = log_spec - 10.0 * np.log10(np.maximum(amin, np.abs(ref_value)))
+    # in place, as librosa: a float32 S stays float32 (np.abs(1.0) is a float64 scalar)
+    log_spec -= 10.0 * np.log10(np.maximum(amin, np.abs(ref_value)))
     if top_db is not None:
         if top_db < 0:
             raise ValueError(f"top_db must be non-negative, got {top_db}.")

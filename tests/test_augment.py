@@ -172,3 +172,22 @@ def test_errors_say_what_is_wrong():
         A.freq_mask(np.zeros(10), 2, np.random.default_rng(0))
     with pytest.raises(ValueError, match="probability"):
         A.Gain(p=2)
+
+
+def test_time_shift_pad_beyond_the_length_gives_silence():
+    y = np.arange(1.0, 6.0)
+    for shift in (5, 7, -5, -7):
+        assert np.array_equal(A.time_shift(y, shift, mode="pad"), np.zeros(5))
+
+
+def test_transforms_never_return_the_callers_array():
+    y = np.linspace(-0.5, 0.5, 100)
+    for out in (A.eq(y, SR, []), A.degrade(y, SR), A.time_shift(y, 0, mode="pad")):
+        assert out is not y and not np.shares_memory(out, y)
+
+
+def test_compose_without_a_seed_is_reproducible():
+    y = music(0.5)
+    a = A.Compose([A.Gain(), A.Noise()])(y, SR)
+    b = A.Compose([A.Gain(), A.Noise()])(y, SR)
+    assert np.array_equal(a, b)

@@ -159,3 +159,11 @@ def test_cli_help_and_info(tiny, capsys):
     assert "60 tracks" in text and "split artist" in text
     with pytest.raises(SystemExit, match="not found"):
         cli(["info", "/nonexistent/folder"])
+
+
+def test_empty_preset_override_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="tracks per genre must be >= 1"):
+        generate(tmp_path / "none", "tiny", tracks=0, n_jobs=1)
+    with pytest.raises(SystemExit, match="duration > 0"):
+        cli(["synth", "--preset", "tiny", "--out", str(tmp_path / "none"), "--duration", "0"])
+    assert not (tmp_path / "none").exists()

@@ -158,3 +158,29 @@ def test_synth_layout_via_the_same_api(tmp_path):
     assert not set(train.artists) & set(test.artists)
     y, label = ds[0]
     assert y.shape == (SR,) and label == 0
+
+
+def test_feature_cache_tells_extractors_apart_and_survives_a_damaged_entry(tmp_path):
+    root = tmp_path / "classes"
+    for i in range(2):
+        write(root / "a" / f"{i}.wav", freq=300.0 * (i + 1))
+    ds = load_dataset(root)
+    cache = tmp_path / "cache"
+    peak = ds.features(lambda y, sr: np.array([np.max(np.abs(y))]), cache=cache, progress=False)
+    size = ds.features(lambda y, sr: np.array([float(len(y))]), cache=cache, progress=False)
+    assert not np.array_equal(peak, size)  # two lambdas do not share a cache entry
+    CALLS.clear()
+    first = ds.features(band_energy, cache=cache, progress=False, n_bands=2)
+    for entry in cache.glob("*/*.npy"):  # as if a run had been killed while writing
+        entry.write_bytes(b"\x93NUMPY truncated")
+    again = ds.features(band_energy, cache=cache, progress=False, n_bands=2)
+    assert np.array_equal(again, first) and len(CALLS) == 4  # recomputed, not crashed
+    assert not list(cache.glob("*/*.tmp"))
+
+
+def test_features_of_different_shapes_get_a_clear_error(tmp_path):
+    root = tmp_path / "classes"
+    write(root / "a" / "0.wav", seconds=0.25)
+    write(root / "a" / "1.wav", seconds=0.5)
+    with pytest.raises(DatasetError, match="duration="):
+        load_dataset(root).features(lambda y, sr: y[::100], cache=None, progress=False)

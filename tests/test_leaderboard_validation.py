@@ -114,12 +114,14 @@ def test_quick_path_agrees_with_the_full_check_on_edited_files(spec_name, edits,
     lines = [spec.header]
     for k, i in enumerate(spec.ids):
         if spec.probabilities:
-            lines.append(f"{i}," + ",".join(f"{(k + j + seed) % 5 / 10}" for j in range(len(spec.labels))))
+            lines.append(f"{i}," + ",".join(f"{(k + j + seed) % 5 / 10}"
+                                            for j in range(len(spec.labels))))
         else:
             lines.append(f"{i},{spec.labels[(k + seed) % len(spec.labels)]}")
     nl, prefix, end = "\n", "", "\n"
     row = 1 + where % len(spec.ids)
     for edit in edits:
+        row = min(row, len(lines) - 1)          # an earlier edit may have dropped a line
         if edit == "crlf":
             nl = "\r\n"
         elif edit == "lone-cr":

@@ -142,3 +142,17 @@ def test_loss_errors_are_clear():
         nn.SoftmaxCrossEntropy()(np.zeros(3), [0, 1, 2])
     with pytest.raises(ValueError, match="-1 or \\+1"):
         nn.Hinge()(np.zeros(3), [0, 1, 1])
+
+
+def test_multiclass_hinge_keeps_float32_and_rejects_soft_labels():
+    z = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    loss = nn.MulticlassHinge()
+    loss.forward(z, np.array([0, 1, 2, 1]))
+    assert loss.backward().dtype == np.float32
+    with pytest.raises(ValueError, match="one-hot"):
+        loss.forward(z, np.full((4, 3), 1 / 3))
+
+
+def test_hinge_with_the_wrong_number_of_targets_says_so():
+    with pytest.raises(ValueError, match="one target per score"):
+        nn.Hinge().forward(np.zeros((5, 1)), np.ones(4))

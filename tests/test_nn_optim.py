@@ -175,3 +175,19 @@ def test_optimizer_updates_in_place_and_keeps_dtype():
     layer.backward(np.ones((4, 2), dtype=np.float32))
     opt.step()
     assert layer.params["W"].value is W and W.dtype == np.float32
+
+
+def test_optimizer_given_the_model_says_to_pass_named_parameters():
+    model = nn.Sequential(nn.Dense(3, 2, rng=0))
+    with pytest.raises(TypeError, match="named_parameters"):
+        nn.SGD(model)
+    with pytest.raises(TypeError, match="named_parameters"):
+        nn.Adam(model[0].params)
+
+
+def test_integer_parameter_becomes_float_and_is_not_truncated():
+    p = Parameter([1, 2])
+    assert p.value.dtype == np.float64
+    p.grad = np.array([1.0, 1.0])
+    nn.SGD([("p", p)], lr=0.25).step()
+    np.testing.assert_allclose(p.value, [0.75, 1.75])

@@ -135,3 +135,39 @@ def test_fit_errors():
     with pytest.raises(ValueError, match=r"Dense.*\(N, 2\).*\(4, 3\)"):
         nn.fit(model, nn.SoftmaxCrossEntropy(), nn.SGD(model.named_parameters()),
                np.zeros((4, 3)), np.zeros(4, dtype=int), verbose=False)
+
+
+def test_load_weights_accepts_the_path_given_to_save_weights(tmp_path):
+    model = nn.Sequential(nn.Dense(3, 2, rng=0))
+    written = nn.save_weights(model, tmp_path / "w")
+    assert written.name == "w.npz"
+    other = nn.Sequential(nn.Dense(3, 2, rng=1))
+    nn.load_weights(other, tmp_path / "w")
+    assert np.array_equal(other[0].params["W"].value, model[0].params["W"].value)
+
+
+def test_accuracy_of_a_multilabel_tagger_is_per_tag():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    T = (X @ rng.standard_normal((3, 4)) > 0).astype(float)  # four tags, (N, 4)
+    model = nn.Sequential(nn.Dense(3, 4, rng=0))
+    loss = nn.BinaryCrossEntropyWithLogits()
+    hist = nn.fit(model, loss, nn.Adam(model.named_parameters(), lr=0.05), X, T, epochs=30,
+                  validation_data=(X, T), verbose=False)
+    out = nn.predict(model, X)
+    assert hist["val_accuracy"][-1] == pytest.approx(np.mean((out > 0) == T.astype(bool)))
+    assert hist["val_accuracy"][-1] > 0.9
+
+
+def test_early_stopping_reused_after_a_fit_without_validation_watches_val_loss():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 10)), rng.integers(0, 2, size=40)
+    Xv, yv = rng.standard_normal((40, 10)), rng.integers(0, 2, size=40)
+    stop = nn.EarlyStopping(patience=3)
+    model = mlp([10, 8, 2])
+    nn.fit(model, nn.SoftmaxCrossEntropy(), nn.SGD(model.named_parameters()), X, y, epochs=2,
+           early_stopping=stop, verbose=False)  # no validation data: watches "loss"
+    assert stop.monitor == "val_loss"
+    hist = nn.fit(model, nn.SoftmaxCrossEntropy(), nn.Adam(model.named_parameters(), lr=0.01),
+                  X, y, epochs=5, validation_data=(Xv, yv), early_stopping=stop, verbose=False)
+    assert stop.best == min(hist["val_loss"][: stop.best_epoch + 1])

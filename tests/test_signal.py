@@ -192,3 +192,9 @@ def test_istft_inverts_stft_like_librosa(n, n_fft, hop):
         S.istft(X[:, 0])
     with pytest.raises(ValueError, match="pass the n_fft used by stft"):
         S.istft(X, hop, n_fft=n_fft + 2)
+
+
+def test_db_conversions_keep_float32_like_librosa():
+    X = np.abs(S.stft(S.sine(440.0, 0.1), n_fft=256)).astype(np.float32)
+    assert S.power_to_db(X ** 2).dtype == librosa.power_to_db(X ** 2).dtype == np.float32
+    assert S.amplitude_to_db(X).dtype == np.float32

@@ -99,16 +99,18 @@ def cmd_token(args):
 def cmd_serve(args):
     import uvicorn
 
-    from .app import create_app
+    from .app import create_app, prepare_server_process
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     if args.workers == 1:
         app = create_app(_db(args), secure_cookies=args.secure_cookies)
+        prepare_server_process()
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
         return
     # several processes: scikit-learn and Python run in each, on its own core. Each builds its
     # app from the environment (see app.worker_app); the crash recovery runs once, here.
     lb = Leaderboard(_db(args))
+    lb.comp                                 # a clear message if there is no competition
     lb.score_pending()
     lb.engine.dispose()
     os.environ["MIRKIT_LEADERBOARD_DB"] = _db(args)
@@ -215,9 +217,8 @@ def add_parser(subparsers):
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--secure-cookies", action="store_true", help="behind HTTPS: cookies only over HTTPS")
     p.add_argument("--log-level", default="info")
-    p.add_argument("--workers", type=int,
-                   default=int(os.environ.get("MIRKIT_LEADERBOARD_WORKERS", "1")),
-                   help="server processes (default: $MIRKIT_LEADERBOARD_WORKERS or 1)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (default 1; more use more cores, e.g. 2 or 4)")
     p.set_defaults(func=_friendly(cmd_serve))
 
     p = sub.add_parser("show", parents=[common], help="print the leaderboard")

@@ -77,14 +77,8 @@ def public_mask(n_ids, fraction, seed):
 def score(metric, truth, predictions, labels, mask):
     """Score ``predictions`` (label strings, or rows of probabilities in ``labels`` order) on the
     ids where ``mask`` is True. ``truth`` holds label indices into ``labels``."""
-    func, _, proba = METRICS[metric]
-    y = np.asarray(truth)[mask]
-    if proba:
-        p = np.asarray(predictions, dtype=float)[mask]
-    else:
-        index = {lab: i for i, lab in enumerate(labels)}
-        p = np.fromiter((index[v] for v in predictions), dtype=np.int64, count=len(predictions))[mask]
-    return func(y, p, len(labels))
+    return _score(metric, np.asarray(truth), _as_array(metric, predictions, labels), len(labels),
+                  np.asarray(mask, dtype=bool))
 
 
 def score_both(metric, truth, predictions, labels, public):
@@ -94,7 +88,21 @@ def score_both(metric, truth, predictions, labels, public):
     more than the metric itself on 1000 ids; the arguments are built right here (arrays of
     label indices of equal length), so that check is skipped. The computation is the same."""
     from sklearn import config_context
+    y, p = np.asarray(truth), _as_array(metric, predictions, labels)
     public = np.asarray(public, dtype=bool)
     with config_context(skip_parameter_validation=True):
-        return (score(metric, truth, predictions, labels, public),
-                score(metric, truth, predictions, labels, ~public))
+        return (_score(metric, y, p, len(labels), public),
+                _score(metric, y, p, len(labels), ~public))
+
+
+def _as_array(metric, predictions, labels):
+    """The predictions as an array: label indices, or (n, C) probabilities."""
+    if uses_probabilities(metric):
+        return np.asarray(predictions, dtype=float)
+    index = {lab: i for i, lab in enumerate(labels)}
+    return np.fromiter(map(index.__getitem__, predictions), dtype=np.int64,
+                       count=len(predictions))
+
+
+def _score(metric, y, p, n_labels, mask):
+    return METRICS[metric][0](y[mask], p[mask], n_labels)

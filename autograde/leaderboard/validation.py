@@ -315,9 +315,10 @@ def _plain_predictions(text, spec):
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
+    if len(lines) != len(spec.ids) + 1:
+        return None
     header = [h.strip() for h in lines[0].split(",")]
-    if (len(lines) != len(spec.ids) + 1 or header != list(spec.columns)
-            or header[0] in spec.id_index):        # (the full check would take it for data)
+    if header != list(spec.columns) or header[0] in spec.id_index:   # (an id: read as data)
         return None
     predictions = [None] * len(spec.ids)
     id_index, label_index, width = spec.id_index, spec.label_index, len(header)

@@ -159,11 +159,14 @@ def _limit(y):
 
 
 class Compose:
-    """Apply transforms in order. ``seed`` sets the stream of draws; ``seed=`` at call time overrides it."""
+    """Apply transforms in order. ``seed`` sets the stream of draws; ``seed=`` at call time overrides it.
+
+    ``seed=None`` means seed 0, so that a notebook run twice augments the same way.
+    """
 
     def __init__(self, transforms, seed=None, limit=True):
         self.transforms = list(transforms)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(0 if seed is None else seed)
         self.limit = limit
 
     def __call__(self, y, sr, seed=None, rng=None):

@@ -16,28 +16,28 @@ def _check(S):
     return S.copy()
 
 
-def freq_mask(S, max_width, rng, n_masks=1, fill=None):
-    """Mask ``n_masks`` bands of width 0..max_width bins; ``fill`` defaults to the mean of S."""
+def _mask_axis(S, axis, max_width, rng, n_masks, fill):
+    """Set ``n_masks`` random spans of width 0..max_width along ``axis`` to ``fill``."""
     S = _check(S)
     fill = S.mean() if fill is None else fill
-    n_freq = S.shape[-2]
+    size = S.shape[axis]
     for _ in range(n_masks):
-        w = int(rng.integers(0, min(max_width, n_freq) + 1))
-        f0 = int(rng.integers(0, n_freq - w + 1))
-        S[..., f0:f0 + w, :] = fill
+        w = int(rng.integers(0, min(max_width, size) + 1))
+        start = int(rng.integers(0, size - w + 1))
+        index = [slice(None)] * S.ndim
+        index[axis] = slice(start, start + w)
+        S[tuple(index)] = fill
     return S
+
+
+def freq_mask(S, max_width, rng, n_masks=1, fill=None):
+    """Mask ``n_masks`` bands of width 0..max_width bins; ``fill`` defaults to the mean of S."""
+    return _mask_axis(S, -2, max_width, rng, n_masks, fill)
 
 
 def time_mask(S, max_width, rng, n_masks=1, fill=None):
     """Mask ``n_masks`` spans of width 0..max_width frames; ``fill`` defaults to the mean of S."""
-    S = _check(S)
-    fill = S.mean() if fill is None else fill
-    n_time = S.shape[-1]
-    for _ in range(n_masks):
-        w = int(rng.integers(0, min(max_width, n_time) + 1))
-        t0 = int(rng.integers(0, n_time - w + 1))
-        S[..., t0:t0 + w] = fill
-    return S
+    return _mask_axis(S, -1, max_width, rng, n_masks, fill)
 
 
 def spec_augment(S, rng, freq_width=8, time_width=20, n_freq_masks=2, n_time_masks=2, fill=None):

@@ -20,8 +20,8 @@ from .filters import biquad, butter_lowpass
 
 
 def _as_wave(y, name="y"):
-    """Check that ``y`` is a finite 1-D waveform and return it as float64."""
-    y = np.asarray(y, dtype=np.float64)
+    """Check that ``y`` is a finite 1-D waveform and return it as a float64 copy."""
+    y = np.array(y, dtype=np.float64)  # a copy: no transform may hand back the caller's array
     if y.ndim != 1:
         raise ValueError(f"{name} must be a mono waveform of shape (T,), got shape {y.shape}; "
                          "mix to mono first, e.g. y.mean(axis=0)")
@@ -74,6 +74,7 @@ def time_shift(y, shift, mode="roll"):
     if mode != "pad":
         raise ValueError(f"mode must be 'roll' or 'pad', got {mode!r}")
     out = np.zeros_like(y)
+    shift = max(-len(y), min(shift, len(y)))  # shifted out entirely: silence, not an error
     if shift >= 0:
         out[shift:] = y[:len(y) - shift]
     else:

@@ -43,7 +43,11 @@ def main(argv=None):
     if args.command == "synth":
         from .synth import generate
 
-        rows = generate(args.out, args.preset, args.seed, args.jobs, tracks=args.tracks, duration=args.duration)
+        try:
+            rows = generate(args.out, args.preset, args.seed, args.jobs, tracks=args.tracks,
+                            duration=args.duration)
+        except ValueError as exc:
+            sys.exit(f"error: {exc}")
         audio = sum(float(r["duration"]) for r in rows)
         wall = time.perf_counter() - t0
         print(f"{len(rows)} tracks ({audio / 60:.1f} min of audio) in {args.out} in {wall:.1f} s "

@@ -9,7 +9,9 @@
 Audio is read lazily, mixed to mono and resampled to ``sr`` (22050 Hz unless told otherwise).
 """
 import csv
+import functools
 import hashlib
+import inspect
 import json
 import os
 import warnings
@@ -133,19 +135,18 @@ class Dataset:
         """``extractor(y, sr, **params)`` for every track, stacked into an array of shape (N, ...).
 
         Results are cached on disk under ``cache/<key>/`` where the key hashes the extractor's
-        name, ``params``, ``sr`` and ``duration``: change a parameter and the features are
-        recomputed; a file that changed (size or modification time) is recomputed too.
-        ``cache=None`` turns caching off.
+        name and source code, ``params``, ``sr`` and ``duration``: edit the extractor or change
+        a parameter and the features are recomputed; a file that changed (size or modification
+        time) is recomputed too. ``cache=None`` turns caching off.
         """
-        key = _hash(dict(fn=f"{extractor.__module__}.{extractor.__qualname__}", params=params,
-                         sr=self.sr, duration=self.duration))
+        name, source = _describe(extractor)
+        key = _hash(dict(fn=name, source=source, params=params, sr=self.sr, duration=self.duration))
         folder = None
         if cache is not None:
             folder = Path(cache) / key
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "params.json").write_text(json.dumps(
-                dict(fn=f"{extractor.__module__}.{extractor.__qualname__}", params=params, sr=self.sr,
-                     duration=self.duration), default=str, indent=1))
+                dict(fn=name, params=params, sr=self.sr, duration=self.duration), default=str, indent=1))
         jobs = [(t.path, folder, extractor, params, self.sr, self.duration) for t in self.tracks]
         from tqdm.auto import tqdm
 
@@ -156,7 +157,31 @@ class Dataset:
 
             out = Parallel(n_jobs=n_jobs)(delayed(_feature_job)(j)
                                           for j in tqdm(jobs, desc="features", disable=not progress))
+        shapes = sorted({v.shape for v in out})
+        if len(shapes) > 1:
+            raise DatasetError(f"the extractor returned arrays of different shapes {shapes[:4]}, which "
+                               "cannot be stacked into one array: make its output size fixed (e.g. "
+                               "summarise over time with a mean) or load clips of one length with "
+                               "load_dataset(..., duration=SECONDS)")
         return np.stack(out)
+
+
+def _describe(extractor):
+    """(name, hash of the source code) of a feature extractor, for the cache key.
+
+    Hashing the source means that editing a function in a notebook invalidates its cache, and
+    that two lambdas (both named "<lambda>") do not share one.
+    """
+    if isinstance(extractor, functools.partial):
+        name, source = _describe(extractor.func)
+        return f"partial({name}, {extractor.args!r}, {extractor.keywords!r})", source
+    name = (f"{getattr(extractor, '__module__', None)}."
+            f"{getattr(extractor, '__qualname__', type(extractor).__qualname__)}")
+    try:
+        source = inspect.getsource(extractor)
+    except (OSError, TypeError):  # built-in, or defined where the source is not kept
+        return name, None
+    return name, hashlib.sha1(source.encode()).hexdigest()[:16]
 
 
 def _hash(obj):
@@ -169,10 +194,17 @@ def _feature_job(job):
         st = os.stat(path)
         entry = folder / f"{_hash([str(Path(path).resolve()), st.st_size, st.st_mtime_ns])}.npy"
         if entry.exists():
-            return np.load(entry)
+            try:
+                return np.load(entry)
+            except (OSError, ValueError, EOFError):  # a damaged entry: compute it again
+                pass
     value = np.asarray(extractor(read_audio(path, sr, duration), sr, **params))
     if folder is not None:
-        np.save(entry, value)
+        # write then rename, so that an interrupted run never leaves a truncated entry behind
+        tmp = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.save(f, value)
+        os.replace(tmp, entry)
     return value
 
 

@@ -41,6 +41,9 @@ def preset(name, **overrides):
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     cfg = dict(PRESETS[name])
     cfg.update({k: v for k, v in overrides.items() if v is not None})
+    if int(cfg["tracks"]) < 1 or not float(cfg["duration"]) > 0:
+        raise ValueError(f"tracks per genre must be >= 1 and duration > 0 seconds, got "
+                         f"tracks={cfg['tracks']}, duration={cfg['duration']}")
     return cfg
 
 

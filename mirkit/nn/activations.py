@@ -152,7 +152,10 @@ class LeakyReLU(Layer):
 
 
 class Identity(Layer):
-    """y = z (a linear output, for regression). Gradient: dL/dz = dL/dy."""
+    """y = z (a linear output, for regression). Any shape -> same shape (Lesson 01).
+
+    Gradient: dL/dz = dL/dy.
+    """
 
     def forward(self, z):
         return self.check_input(z)

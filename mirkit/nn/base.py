@@ -28,7 +28,8 @@ import numpy as np
 class Parameter:
     """A trainable array and its gradient.
 
-    value: ndarray of any shape, updated in place by optimisers.
+    value: float ndarray of any shape, updated in place by optimisers (integers are converted
+           to float64: an in-place update of an integer array would truncate every step).
     grad:  ndarray of the same shape, dL/dvalue after the last backward (zeros before).
     trainable: optimisers skip a frozen parameter (its gradient is still computed).
     """
@@ -37,6 +38,8 @@ class Parameter:
 
     def __init__(self, value, trainable: bool = True):
         self.value = np.asarray(value)
+        if not np.issubdtype(self.value.dtype, np.floating):
+            self.value = self.value.astype(np.float64)
         self.grad = np.zeros_like(self.value)
         self.trainable = trainable
 

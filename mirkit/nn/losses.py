@@ -136,7 +136,11 @@ class Hinge(Loss):
 
     def forward(self, pred, target):
         pred = _as_float(pred)
-        target = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
+        target = np.asarray(target, dtype=pred.dtype)
+        if target.size != pred.size:
+            raise ValueError(f"Hinge: {pred.shape} scores but targets of shape {target.shape}; "
+                             "give one target per score")
+        target = target.reshape(pred.shape)
         if not np.all(np.abs(target) == 1):
             raise ValueError("Hinge: targets must be -1 or +1 (convert 0/1 labels with 2*y - 1)")
         margin = target * pred
@@ -161,15 +165,20 @@ class MulticlassHinge(Loss):
 
     def forward(self, pred, target):
         pred = _as_float(pred)
-        onehot = _one_hot_targets("MulticlassHinge", pred, target).astype(bool)
+        t = _one_hot_targets("MulticlassHinge", pred, target)
+        if not np.all((t == 0) | (t == 1)) or not np.all(t.sum(axis=1) == 1):
+            raise ValueError("MulticlassHinge: targets must be integer labels (N,) or one-hot rows "
+                             "(exactly one 1 per row); soft or smoothed labels need a "
+                             "cross-entropy loss")
+        onehot = t.astype(bool)
         correct = pred[onehot].reshape(-1, 1)
         margins = np.where(onehot, 0, np.maximum(0, pred - correct + 1))
-        self.cache = onehot, margins > 0
+        self.cache = onehot, margins > 0, pred.dtype
         return float(np.sum(margins) / len(pred))
 
     def backward(self, dout=1.0):
-        onehot, active = self.cache
-        grad = active.astype(np.float64)
+        onehot, active, dtype = self.cache
+        grad = active.astype(dtype)
         grad[onehot] = -active.sum(axis=1)
         return dout * grad / len(grad)
 

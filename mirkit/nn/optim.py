@@ -29,7 +29,14 @@ class Optimizer:
     """
 
     def __init__(self, params, lr=0.01):
+        if hasattr(params, "named_parameters"):
+            raise TypeError(f"{type(self).__name__}: pass model.named_parameters(), not the model "
+                            "itself")
         self.params = list(params)
+        if not all(isinstance(item, (tuple, list)) and len(item) == 2 and hasattr(item[1], "grad")
+                   for item in self.params):
+            raise TypeError(f"{type(self).__name__}: params must be (name, Parameter) pairs, "
+                            "as given by model.named_parameters()")
         names = [n for n, _ in self.params]
         if len(set(names)) != len(names):
             raise ValueError("Optimizer: parameter names must be unique")

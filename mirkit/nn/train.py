@@ -79,18 +79,29 @@ def set_weights(model, weights: dict, source: str = "weights") -> None:
         p.value[...] = weights[name]
 
 
-def save_weights(model, path) -> Path:
-    """Save every parameter to a .npz file, one array per parameter name (e.g. "0.W")."""
+def _npz_path(path) -> Path:
+    """``path`` with ".npz" appended unless it already ends with it (as np.savez does)."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+    return path
+
+
+def save_weights(model, path) -> Path:
+    """Save every parameter to a .npz file, one array per parameter name (e.g. "0.W")."""
+    path = _npz_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **get_weights(model))
     return path
 
 
 def load_weights(model, path) -> None:
-    """Load a .npz written by ``save_weights`` into ``model`` (names and shapes must match)."""
+    """Load a .npz written by ``save_weights`` into ``model`` (names and shapes must match).
+
+    ``path`` may be given as it was to ``save_weights``, with or without ".npz".
+    """
+    if not Path(path).exists():
+        path = _npz_path(path)  # save_weights(model, "w") wrote w.npz
     with np.load(path) as data:
         set_weights(model, {k: data[k] for k in data.files}, source=f"weights in {path}")
 
@@ -132,7 +143,11 @@ def _metric_values(metrics, loss, y, out) -> dict:
     values = {}
     for m in metrics:
         if m == "accuracy":
-            values["accuracy"] = float(np.mean(to_labels(y) == loss.predict_labels(out)))
+            pred = loss.predict_labels(out)
+            if pred.ndim == 2:  # multilabel: the fraction of right (example, tag) decisions
+                values["accuracy"] = float(np.mean(pred == (np.asarray(y).reshape(pred.shape) > 0.5)))
+            else:
+                values["accuracy"] = float(np.mean(to_labels(y) == pred))
         elif callable(m):
             values[m.__name__] = float(m(y, out))
         else:
@@ -217,10 +232,13 @@ class EarlyStopping:
 
     def update(self, epoch: int, logs: dict, model) -> bool:
         """Record one epoch; return True when training should stop."""
-        if self.monitor not in logs:
+        key = self.monitor
+        if key not in logs and key.startswith("val_") and key[4:] in logs:
+            key = key[4:]  # no validation data: watch the training value
+        if key not in logs:
             raise KeyError(f"EarlyStopping: no {self.monitor!r} in the history "
                            f"(available: {sorted(logs)}); pass validation_data or monitor='loss'")
-        value = logs[self.monitor]
+        value = logs[key]
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
@@ -244,7 +262,9 @@ def fit(model, loss, optimizer, X, y, epochs: int = 10, batch_size: int | None =
 
     X, y: training data (N, ...) and targets. validation_data: (X_val, y_val) or None.
     batch_size: examples per step; None for full-batch gradient descent.
-    metrics: "accuracy" (uses ``loss.predict_labels``) and/or functions f(y_true, outputs).
+    metrics: "accuracy" (uses ``loss.predict_labels``; for multilabel targets (N, K), the
+    fraction of right (example, tag) decisions, Keras' binary accuracy) and/or functions
+    f(y_true, outputs).
     Training metrics are measured on the mini-batch outputs as they are produced (as Keras
     does); validation ones on the whole validation set in evaluation mode (no dropout).
     "loss" includes the L2 penalty when l2 > 0 (it is what is minimised); "val_loss" not.
@@ -271,8 +291,6 @@ def fit(model, loss, optimizer, X, y, epochs: int = 10, batch_size: int | None =
         early_stopping = EarlyStopping(patience=patience)
     if early_stopping is not None:
         early_stopping.reset()
-        if validation_data is None and early_stopping.monitor.startswith("val_"):
-            early_stopping.monitor = early_stopping.monitor[4:]
     rng = as_rng(seed)
     history = History()
 
