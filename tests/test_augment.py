@@ -191,3 +191,11 @@ def test_compose_without_a_seed_is_reproducible():
     a = A.Compose([A.Gain(), A.Noise()])(y, SR)
     b = A.Compose([A.Gain(), A.Noise()])(y, SR)
     assert np.array_equal(a, b)
+
+
+def test_spec_masks_require_a_generator():
+    from mirkit.augment.specaugment import freq_mask, time_mask
+    S = np.ones((8, 10))
+    for mask in (freq_mask, time_mask):
+        with pytest.raises(TypeError, match="default_rng"):
+            mask(S, 3, None)

@@ -191,3 +191,11 @@ def test_integer_parameter_becomes_float_and_is_not_truncated():
     p.grad = np.array([1.0, 1.0])
     nn.SGD([("p", p)], lr=0.25).step()
     np.testing.assert_allclose(p.value, [0.75, 1.75])
+
+
+def test_schedules_reject_zero_steps_with_a_clear_error():
+    from mirkit.nn import cosine_decay, exponential_decay, step_decay
+    for make in (lambda: step_decay(0.1, every=0), lambda: exponential_decay(0.1, 0.5, 0),
+                 lambda: cosine_decay(0.1, decay_steps=0)):
+        with pytest.raises(ValueError, match="positive number of steps"):
+            make()

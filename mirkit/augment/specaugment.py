@@ -19,6 +19,9 @@ def _check(S):
 def _mask_axis(S, axis, max_width, rng, n_masks, fill):
     """Set ``n_masks`` random spans of width 0..max_width along ``axis`` to ``fill``."""
     S = _check(S)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("SpecAugment masks need a random generator for reproducibility: "
+                        f"pass rng=np.random.default_rng(seed), got {type(rng).__name__}")
     fill = S.mean() if fill is None else fill
     size = S.shape[axis]
     for _ in range(n_masks):

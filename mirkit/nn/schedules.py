@@ -9,11 +9,18 @@ from __future__ import annotations
 import math
 
 
+def _positive(name: str, value) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number of steps, got {value!r}")
+
+
 def step_decay(lr0: float, drop: float = 0.5, every: int = 10):
     """lr(t) = lr0 * drop^floor(t / every): multiply by ``drop`` every ``every`` steps.
 
     Lesson 03.
     """
+    _positive("every", every)
+
     def lr(t):
         return lr0 * drop ** (t // every)
     return lr
@@ -25,6 +32,8 @@ def exponential_decay(lr0: float, decay_rate: float, decay_steps: int):
     Keras: ``keras.optimizers.schedules.ExponentialDecay(lr0, decay_steps, decay_rate)``.
     Lesson 03.
     """
+    _positive("decay_steps", decay_steps)
+
     def lr(t):
         return lr0 * decay_rate ** (t / decay_steps)
     return lr
@@ -36,6 +45,8 @@ def cosine_decay(lr0: float, decay_steps: int, alpha: float = 0.0):
     Falls from lr0 to alpha * lr0 along half a cosine, then stays there.
     Keras: ``keras.optimizers.schedules.CosineDecay(lr0, decay_steps, alpha)``. Lesson 03.
     """
+    _positive("decay_steps", decay_steps)
+
     def lr(t):
         cosine = 0.5 * (1 + math.cos(math.pi * min(t, decay_steps) / decay_steps))
         return lr0 * ((1 - alpha) * cosine + alpha)
