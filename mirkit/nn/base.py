@@ -116,11 +116,14 @@ class Layer:
         return self.forward(x)
 
     # -- input checks -----------------------------------------------------------------
-    def check_input(self, x, expected: str | None = None, last_dim: int | None = None):
+    def check_input(self, x, expected: str | None = None, last_dim: int | None = None,
+                    channels: int | None = None, hint: str = ""):
         """Return x as a float ndarray, or raise a ValueError naming this layer.
 
         expected: a human description of the expected shape, e.g. "(N, D)".
         last_dim: the required size of the last axis, if any.
+        channels: the required size of axis 1 (channels first), if any; ``hint`` is added to
+        that error (e.g. what the channels are for a spectrogram).
         """
         x = np.asarray(x)
         name = type(self).__name__
@@ -142,6 +145,10 @@ class Layer:
         if last_dim is not None and x.shape[-1] != last_dim:
             want = expected or f"(..., {last_dim})"
             raise ValueError(f"{name}: expected input of shape {want} with last axis {last_dim}, "
+                             f"got shape {x.shape}")
+        if channels is not None and (x.ndim < 2 or x.shape[1] != channels):
+            want = expected or f"(N, {channels}, ...)"
+            raise ValueError(f"{name}: expected input of shape {want} (channels first{hint}), "
                              f"got shape {x.shape}")
         return x
 

@@ -302,10 +302,7 @@ class Conv2D(Layer):
 
     def forward(self, x):
         C_in = self.params["W"].value.shape[1]
-        x = self.check_input(x, expected=f"(N, {C_in}, H, W)")
-        if x.shape[1] != C_in:
-            raise ValueError(f"{type(self).__name__}: expected input of shape (N, {C_in}, H, W) "
-                             f"(channels first), got shape {x.shape}")
+        x = self.check_input(x, expected=f"(N, {C_in}, H, W)", channels=C_in)
         y, self.cache = conv2d_forward_fast(x, self.params["W"].value, self.params["b"].value,
                                             self.stride, self.padding, self.dilation)
         return y
@@ -352,10 +349,8 @@ class Conv1D(Layer):
 
     def forward(self, x):
         C_in = self.params["W"].value.shape[1]
-        x = self.check_input(x, expected=f"(N, {C_in}, T)")
-        if x.shape[1] != C_in:
-            raise ValueError(f"Conv1D: expected input of shape (N, {C_in}, T) (channels first: "
-                             f"for a spectrogram, frequency bands are channels), got shape {x.shape}")
+        x = self.check_input(x, expected=f"(N, {C_in}, T)", channels=C_in,
+                             hint=": for a spectrogram, frequency bands are channels")
         W = self.params["W"].value[:, :, None, :]
         y, self.cache = conv2d_forward_fast(x[:, :, None, :], W, self.params["b"].value,
                                             (1, self.stride), self._pad2(), (1, self.dilation))

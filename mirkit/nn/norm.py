@@ -46,10 +46,8 @@ class BatchNorm(Layer):
 
     def forward(self, x):
         C = self.params["gamma"].value.shape[0]
-        x = self.check_input(x, expected=f"(N, {C}, ...)")
-        if x.shape[1] != C:
-            raise ValueError(f"BatchNorm: expected input of shape (N, {C}, ...) (features or "
-                             f"channels on axis 1), got shape {x.shape}")
+        x = self.check_input(x, expected=f"(N, {C}, ...)", channels=C,
+                             hint=": features or channels on axis 1")
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, C) + (1,) * (x.ndim - 2)  # broadcast per-channel vectors against x
         if self.training:
