@@ -105,3 +105,12 @@ def test_cli_submit_and_list(server, tmp_path, monkeypatch, capsys):
     (tmp_path / "e.csv").write_text("")
     assert main(["submit", str(tmp_path / "e.csv")]) == 1
     assert "the file is empty" in capsys.readouterr().err
+
+
+def test_a_server_error_says_the_file_was_not_accepted():
+    import httpx
+
+    broken = httpx.Client(base_url="http://lb.test",
+                          transport=httpx.MockTransport(lambda req: httpx.Response(500, text="Internal Server Error")))
+    with pytest.raises(ChallengeError, match="not accepted. Try again"):
+        Client(token="tok", http=broken).submissions()

@@ -109,7 +109,11 @@ def database_url(db: str) -> str:
 def make_engine(db: str):
     url = database_url(db)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=True)
+        # No ping before every checkout: it cost a round trip per query (about 1 ms of server
+        # CPU per submission, the difference for the p99 goal). If PostgreSQL restarts, the
+        # request that meets a dead connection fails with an error (nothing was accepted, so
+        # nothing is lost; the student submits again) and SQLAlchemy then renews the whole pool.
+        return create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=False)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                            pool_size=20, max_overflow=30)
 

@@ -121,6 +121,10 @@ class Client:
         if resp.status_code == 401:
             raise ChallengeError("The server does not know this token. Copy it exactly as your "
                                  f"instructor gave it ({TOKEN_VAR} or --token).")
+        if resp.status_code >= 500:
+            raise ChallengeError(f"The leaderboard had an internal error ({resp.status_code}); your "
+                                 "file was not accepted. Try again in a moment; if it persists, "
+                                 "tell your instructor.")
         if resp.status_code >= 400:
             detail = body.get("detail") if isinstance(body, dict) else str(body)
             if not isinstance(detail, str):          # a malformed request (FastAPI's own format)
