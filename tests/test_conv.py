@@ -28,6 +28,16 @@ def _sweep(n, seed):
     return out
 
 
+def assert_maxpool_naive_equals_fast(x, k, s, rng):
+    """Max-pool forward equal exactly, backward to 1e-12 (ties go to the first maximum in both)."""
+    y1, c1 = nn.maxpool2d_forward_naive(x, k, s)
+    y2, c2 = nn.maxpool2d_forward_fast(x, k, s)
+    np.testing.assert_array_equal(y2, y1)
+    dy = rng.standard_normal(y1.shape)
+    np.testing.assert_allclose(nn.maxpool2d_backward_fast(dy, c2), nn.maxpool2d_backward_naive(dy, c1),
+                               rtol=0, atol=1e-12)
+
+
 CONV_CASES = _sweep(12, seed=1)
 
 
@@ -72,12 +82,7 @@ def test_fast_paths_by_blocks_of_examples_equal_naive(block, monkeypatch):
         np.testing.assert_allclose(g_fast, g_naive, rtol=0, atol=1e-10)
     x = np.maximum(x, 0)  # ties
     for k, s in (((2, 2), None), ((3, 2), (1, 2))):
-        p1, cp1 = nn.maxpool2d_forward_naive(x, k, s)
-        p2, cp2 = nn.maxpool2d_forward_fast(x, k, s)
-        np.testing.assert_array_equal(p2, p1)
-        dp = rng.standard_normal(p1.shape)
-        np.testing.assert_allclose(nn.maxpool2d_backward_fast(dp, cp2), nn.maxpool2d_backward_naive(dp, cp1),
-                                   rtol=0, atol=1e-12)
+        assert_maxpool_naive_equals_fast(x, k, s, rng)
 
 
 @pytest.mark.parametrize("k,s,pad,d,T", [(3, 1, "valid", 1, 10), (3, 1, "same", 2, 11), (2, 2, "same", 1, 9),
@@ -177,12 +182,7 @@ def test_maxpool_naive_equals_fast_including_ties(k, s):
     x = rng.standard_normal((2, 3, 9, 8))
     x[:, 0] = np.maximum(x[:, 0], 0)  # ReLU-like zeros: ties go to the first maximum in both
     x[1, 2] = 1.0
-    y1, c1 = nn.maxpool2d_forward_naive(x, k, s)
-    y2, c2 = nn.maxpool2d_forward_fast(x, k, s)
-    np.testing.assert_array_equal(y1, y2)
-    dy = rng.standard_normal(y1.shape)
-    np.testing.assert_allclose(nn.maxpool2d_backward_fast(dy, c2), nn.maxpool2d_backward_naive(dy, c1),
-                               rtol=0, atol=1e-12)
+    assert_maxpool_naive_equals_fast(x, k, s, rng)
 
 
 def test_maxpool_example_of_seed_000():

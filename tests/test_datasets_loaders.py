@@ -97,11 +97,16 @@ def test_folder_per_class(tmp_path):
     assert len(ds[1][0]) == SR // 2  # 8 kHz file resampled
 
 
-def test_feature_cache_is_keyed_by_parameters(tmp_path):
+def tones_folder(tmp_path, n, base_freq):
+    """A folder-per-class dataset of n tones in class "a", at base_freq, 2 base_freq, ..."""
     root = tmp_path / "classes"
-    for i in range(3):
-        write(root / "a" / f"{i}.wav", freq=200.0 * (i + 1))
-    ds = load_dataset(root)
+    for i in range(n):
+        write(root / "a" / f"{i}.wav", freq=base_freq * (i + 1))
+    return root
+
+
+def test_feature_cache_is_keyed_by_parameters(tmp_path):
+    ds = load_dataset(tones_folder(tmp_path, 3, 200.0))
     cache = tmp_path / "cache"
     CALLS.clear()
     first = ds.features(band_energy, cache=cache, progress=False, n_bands=4)
@@ -110,7 +115,7 @@ def test_feature_cache_is_keyed_by_parameters(tmp_path):
     assert np.array_equal(first, again) and len(CALLS) == 3  # read from the cache
     other = ds.features(band_energy, cache=cache, progress=False, n_bands=8)
     assert other.shape == (3, 8) and len(CALLS) == 6  # new parameters: recomputed
-    write(root / "a" / "0.wav", seconds=0.25, freq=3000.0)  # a changed file is recomputed
+    write(ds.root / "a" / "0.wav", seconds=0.25, freq=3000.0)  # a changed file is recomputed
     ds.features(band_energy, cache=cache, progress=False, n_bands=4)
     assert len(CALLS) == 7
     assert len(list(cache.glob("*/params.json"))) == 2
@@ -161,10 +166,7 @@ def test_synth_layout_via_the_same_api(tmp_path):
 
 
 def test_feature_cache_tells_extractors_apart_and_survives_a_damaged_entry(tmp_path):
-    root = tmp_path / "classes"
-    for i in range(2):
-        write(root / "a" / f"{i}.wav", freq=300.0 * (i + 1))
-    ds = load_dataset(root)
+    ds = load_dataset(tones_folder(tmp_path, 2, 300.0))
     cache = tmp_path / "cache"
     peak = ds.features(lambda y, sr: np.array([np.max(np.abs(y))]), cache=cache, progress=False)
     size = ds.features(lambda y, sr: np.array([float(len(y))]), cache=cache, progress=False)
