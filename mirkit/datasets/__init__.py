@@ -13,8 +13,10 @@ Load anything (synthetic, real GTZAN, FMA/Kaggle-style CSV + MP3 folders, folder
 Modules: :mod:`.genres` (the ten genre generators and artists), :mod:`.music` (chords, scales,
 swing), :mod:`.render` (General MIDI -> audio with TinySoundFont), :mod:`.production` (each
 artist's studio, via :mod:`mirkit.augment`), :mod:`.synth` (presets, splits, hidden test set),
-:mod:`.loaders` (the Dataset API and its disk cache).
+:mod:`.loaders` (the Dataset API and its disk cache), :mod:`.cache` (``preset_path``: the
+presets every lesson shares, generated once per machine).
 """
+from .cache import DATASET_VERSION, data_root, preset_folder, preset_path
 from .genres import GENRES
 from .loaders import EXPECTED_LAYOUTS, Dataset, DatasetError, detect_layout, load_dataset, read_audio
 from .synth import (PRESETS, artist_split, generate, generate_hidden_test, random_split,
