@@ -23,7 +23,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	# tinysoundfont declares pyaudio for live playback only; we render offline, so no pyaudio (and no PortAudio headers)
 	$(BIN)/python -m pip install --quiet --no-deps tinysoundfont==0.3.7
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	# requirements.lock already holds every pinned dependency of the course and of both extras
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e '.[instructor,test]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mirkit)" >/dev/null
 	touch $(STAMP)
 

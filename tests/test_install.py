@@ -39,9 +39,12 @@ def _parse(lines):
 LOCK = _parse((ROOT / "requirements.lock").read_text().splitlines())
 
 
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+EXTRAS = PROJECT["optional-dependencies"]
+
+
 def test_lock_pins_every_direct_dependency():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for dep in project["dependencies"]:
+    for dep in PROJECT["dependencies"] + [d for deps in EXTRAS.values() for d in deps]:
         req = Requirement(dep)
         if req.marker is not None and not req.marker.evaluate(default_environment()):
             continue
@@ -49,6 +52,18 @@ def test_lock_pins_every_direct_dependency():
         assert name in LOCK, f"{req.name} is a dependency in pyproject.toml but not pinned in requirements.lock"
         assert req.specifier.contains(LOCK[name][0], prereleases=True), (
             f"requirements.lock pins {name}=={LOCK[name][0]}, outside pyproject's range {req.specifier}")
+
+
+def test_students_do_not_install_the_server_or_the_test_stack():
+    course = {canonicalize_name(Requirement(d).name) for d in PROJECT["dependencies"]}
+    assert set(EXTRAS) == {"instructor", "test"}
+    for extra in ("instructor", "test"):
+        names = {canonicalize_name(Requirement(d).name) for d in EXTRAS[extra]}
+        assert not names & course, f"{sorted(names & course)} are both course and {extra} dependencies"
+    assert {"fastapi", "psycopg", "uvicorn"} <= {canonicalize_name(Requirement(d).name)
+                                                for d in EXTRAS["instructor"]}
+    assert {"pytest", "playwright"} <= {canonicalize_name(Requirement(d).name) for d in EXTRAS["test"]}
+    assert "'.[instructor,test]'" in (ROOT / "Makefile").read_text(), "make setup must install both extras"
 
 
 def test_environment_yml_names_the_same_pins():
