@@ -8,8 +8,7 @@ from mirkit import similarity as S
 
 
 def test_l2_normalize_forward_and_gradient():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(5, 4))
+    x = np.random.default_rng(42).normal(size=(5, 4))  # not seed 0: check_layer draws dout with it
     layer = S.L2Normalize()
     np.testing.assert_allclose(np.linalg.norm(layer.forward(x), axis=1), 1.0)
     assert nn.check_layer(layer, x).passed
