@@ -28,8 +28,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mirkit)" >/dev/null
 	touch $(STAMP)
 
+# the student set-up: no instructor tools, Validate with the course config (autograde/student/README.md);
+# LAB_DIR=folder serves another copy of the lessons
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=lessons --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/autograde/student$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+	$(BIN)/jupyter lab --notebook-dir=$(or $(LAB_DIR),lessons) --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 verify: setup
 	$(BIN)/autograde verify

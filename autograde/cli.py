@@ -2,7 +2,8 @@
 
     autograde release [--lesson NAME]          regenerate lessons/ from solutions/
     autograde verify  [--lesson NAME] [--jobs N]   the course check (make verify)
-    autograde grade SUBMISSIONS_DIR [--out DIR]    grade submitted/<student>/<lesson>/
+    autograde grade SUBMISSIONS_DIR [--out DIR] [--jobs N] [--resume] [--db URL --share NAME]
+                                               grade submitted/<student>/<lesson>/, sandboxed
     autograde export [--out DIR]               grades CSV from an existing gradebook
     autograde leaderboard ...                  (when autograde.leaderboard is installed)
 
@@ -137,6 +138,26 @@ def build_parser(leaderboard: bool = True) -> argparse.ArgumentParser:
                    help="where the gradebook, grades.csv, feedback/ and autograded/ go "
                         "(default: %(default)s, git-ignored)")
     p.add_argument("--no-feedback", action="store_true", help="skip the HTML feedback")
+    p.add_argument("--jobs", "-j", type=int, default=None,
+                   help="notebooks graded at once, each in its own sandbox (default: the "
+                        "number of cores)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the stored result of every notebook unchanged since it was "
+                        "graded (OUT/results/); grade only the others")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="the gradebook: a file, or postgresql://user@host/db to share one "
+                        "class between graders (default: OUT/gradebook.db)")
+    p.add_argument("--share", default=None, metavar="NAME",
+                   help="with a PostgreSQL --db: graders started with the same NAME split the "
+                        "class (each claims a student before grading); use a new NAME to regrade")
+    p.add_argument("--isolation", choices=["bubblewrap", "rlimits"], default=None,
+                   help="force an isolation (default: bubblewrap where it works, else rlimits)")
+    p.add_argument("--memory-mb", type=int, default=None,
+                   help="memory of one notebook's kernel (default: 4096)")
+    p.add_argument("--cpu-seconds", type=int, default=None,
+                   help="CPU time of one notebook's kernel (default: 600)")
+    p.add_argument("--timeout", type=int, default=None, metavar="SECONDS",
+                   help="wall time to grade one notebook (default: 600)")
     _add_root(p)
     p.set_defaults(func=cmd_grade)
 
@@ -144,6 +165,8 @@ def build_parser(leaderboard: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help="folder holding gradebook.db; grades.csv is written there")
     p.add_argument("--csv", type=Path, default=None, help="CSV path (default: OUT/grades.csv)")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="the gradebook (a file or postgresql://...; default: OUT/gradebook.db)")
     p.set_defaults(func=cmd_export)
 
     if not leaderboard:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = Path(__file__).resolve().with_name("nbgrader_config.py")
-IGNORED = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+IGNORED = {".ipynb_checkpoints", "__pycache__", ".DS_Store", "submission.csv"}  # lesson 10 writes the last
 
 
 class CourseError(Exception):
@@ -81,10 +81,11 @@ def nbgrader_logger() -> logging.Logger:
 
 
 def run_converter(kind: str, root: Path, assignment: str, student: str = ".",
-                  **traits) -> dict:
+                  db_url: str | None = None, **traits) -> dict:
     """Run one nbgrader converter in course ``root``.
 
     kind: "generate_assignment" | "autograde" | "generate_feedback".
+    db_url: the gradebook (default: ``root``/gradebook.db), e.g. a PostgreSQL URL.
     Returns nbgrader's capture_log dict: success (bool), log (str), error (traceback).
     """
     from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
@@ -97,6 +98,8 @@ def run_converter(kind: str, root: Path, assignment: str, student: str = ".",
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = assignment
     coursedir.student_id = student
+    if db_url:
+        coursedir.db_url = db_url
     converter = classes[kind](coursedir=coursedir, config=cfg, log=nbgrader_logger())
     converter.force = True
     for name, value in traits.items():
@@ -106,6 +109,19 @@ def run_converter(kind: str, root: Path, assignment: str, student: str = ".",
 
 def db_url(root: Path) -> str:
     return "sqlite:///" + str(Path(root).resolve() / "gradebook.db")
+
+
+def sqlalchemy_url(db: str | Path) -> str:
+    """A gradebook given as a file path or a URL, as SQLAlchemy wants it.
+
+    ``postgresql://user@host/db`` uses the psycopg (3) driver pinned in requirements.lock.
+    """
+    text = str(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    if "://" in text:
+        return text
+    return "sqlite:///" + str(Path(text).resolve())
 
 
 def _lesson_dirs(root: Path) -> list[Path]:
@@ -166,7 +182,8 @@ def new_work_course(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"autograde-{prefix}-"))
 
 
-def generate_release(root: Path, lesson: str, work: Path) -> tuple[Path, dict]:
+def generate_release(root: Path, lesson: str, work: Path,
+                     db_url: str | None = None) -> tuple[Path, dict]:
     """nbgrader generate_assignment of one lesson inside ``work``.
 
     Copies solutions/<lesson> into the work course, generates the student version there
@@ -174,7 +191,7 @@ def generate_release(root: Path, lesson: str, work: Path) -> tuple[Path, dict]:
     of the generated lessons/<lesson> folder with nbgrader's result dict.
     """
     copy_tree(Path(root) / "solutions" / lesson, work / "solutions" / lesson)
-    result = run_converter("generate_assignment", work, lesson)
+    result = run_converter("generate_assignment", work, lesson, db_url=db_url)
     return work / "lessons" / lesson, result
 
 

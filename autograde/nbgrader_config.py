@@ -9,8 +9,11 @@ and its "release" directory is ``lessons/``; one assignment per lesson folder::
 The ``autograde`` CLI loads this file and points ``CourseDirectory.root`` at a temporary
 copy of the course when it checks or grades, so the gradebook and nbgrader's working
 folders (submitted/, autograded/, feedback/) never land in the repository.  The file also
-works with plain nbgrader: ``nbgrader generate_assignment 00-audio-as-data
---config autograde/nbgrader_config.py``.
+works with plain nbgrader, from the repository root::
+
+    nbgrader generate_assignment 00-audio-as-data --JupyterApp.config_file=autograde/nbgrader_config.py
+
+(nbgrader 0.9 has no ``--config`` option: it warns "Unrecognized alias" and ignores the file.)
 """
 import os
 
@@ -27,9 +30,17 @@ c.ExecutePreprocessor.timeout = 300
 # Never wait forever on a dead or hung kernel.
 c.Execute.startup_timeout = 120
 # Quiet kernels: only errors from ipykernel itself (cell errors still go to the outputs).
-c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
+# Headless kernels: nobody moves a slider while nbgrader executes a notebook, and widgets run
+# through nbclient can hang forever (jupyter/nbclient#312); mirkit.widgets.interact then calls
+# the function once instead. The line runs in every kernel that nbgrader's Execute starts
+# (autograde, validate, formgrader's autograde), before the first cell, and in no other kernel:
+# a student's or instructor's JupyterLab keeps live widgets.
+HEADLESS_LINE = "import os; os.environ['MIRKIT_HEADLESS'] = '1'"
+c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR",
+                             f"--IPKernelApp.exec_lines={HEADLESS_LINE}"]
 
 # Files that never belong to a lesson release.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store",
+    "submission.csv",  # what lesson 10 writes next to the notebook when it runs
 ]

@@ -8,13 +8,23 @@ For every lesson, in a temporary copy of the course:
 (d)     lessons/<lesson> is exactly what ``autograde release`` generates today;
 (e)     notebooks carry no outputs or execution counts, grade_ids are unique, graded
         cells have points, every solution cell is followed by a graded test cell that
-        starts with visible tests;
-(f)     the time each notebook takes is recorded for the report.
+        starts with visible tests; every graded cell carries the notebook tag
+        ``raises-exception``; course lessons (``NN-name``) open with the banner that says how
+        the notebook works (``BANNER``, second cell) and wrap their visible tests in
+        ``with exercise(...)`` (``mirkit.check``), hidden tests staying outside that block;
+(f)     the time each notebook takes is recorded for the report;
+(g)     "Run All" reaches the end of the blank student version, in JupyterLab and in
+        Notebook 7: they stop at the first cell that raises unless it is tagged
+        ``raises-exception``. nbgrader's autograde executes every cell whatever happens
+        (``allow_errors``), so the cells that raise in the autograded blank run are exactly
+        the ones where Run All could stop; each must carry the tag. Grading is unchanged:
+        the tag only lets the front end go on, an error still scores 0 (checked by (c)).
 """
 from __future__ import annotations
 
 import filecmp
 import json
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -23,6 +33,16 @@ from pathlib import Path
 from . import course
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
+RAISES = "raises-exception"  # JupyterLab's and Notebook 7's "go on after this cell's error" tag
+# The second cell of every course lesson, verbatim.
+BANNER = ("**How this notebook works.** Run the cells from top to bottom — *Run ▸ Run All Cells* "
+          "is fine: a test that fails shows ✗ and the notebook goes on. Where an exercise cell "
+          "says `raise NotImplementedError()`, delete that line and write your code. The test "
+          "cell under it checks you: ✓ means the visible tests pass; hidden tests grade your "
+          "work after you hand it in, so make it right, not just green. The demonstrations after "
+          "each exercise use mirkit's own version, so they work even before yours does.")
+# Course lessons are named NN-name; other notebooks (test fixtures) skip the course conventions.
+COURSE_LESSON = re.compile(r"^\d\d-")
 
 
 @dataclass
@@ -50,6 +70,10 @@ def _nbgrader(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+def _tags(cell) -> list:
+    return cell.get("metadata", {}).get("tags", []) or []
+
+
 def check_committed(nb: dict, where: str) -> list[str]:
     """(e) for a committed notebook: no outputs, no execution counts."""
     problems = []
@@ -62,10 +86,14 @@ def check_committed(nb: dict, where: str) -> list[str]:
     return problems
 
 
-def check_structure(nb: dict, where: str) -> list[str]:
-    """(e) for a source notebook: unique grade_ids, points, a test cell after each exercise."""
+def check_structure(nb: dict, where: str, conventions: bool = False) -> list[str]:
+    """(e) for a source notebook: unique grade_ids, points, a test cell after each exercise,
+    the ``raises-exception`` tag on graded cells; with ``conventions`` (course lessons) also
+    the banner and ``with exercise(...)`` around the visible tests."""
     problems = []
     cells = nb.get("cells", [])
+    if conventions:
+        problems += check_conventions(nb, where)
     seen: dict[str, int] = {}
     for i, cell in enumerate(cells, 1):
         meta = _nbgrader(cell)
@@ -84,6 +112,11 @@ def check_structure(nb: dict, where: str) -> list[str]:
             if not isinstance(points, (int, float)) or points <= 0:
                 problems.append(f"{where}: graded cell {i} ({gid}) has points={points!r}; "
                                 "give it a positive number of points")
+            if RAISES not in _tags(cell):
+                problems.append(f"{where}: graded cell {i} ({gid}) lacks the tag "
+                                f"'{RAISES}': add it to metadata.tags (JupyterLab: the "
+                                "property inspector, Common Tools > Cell Tags) so that "
+                                "Run All goes on past a failing test")
         if meta.get("solution") and cell.get("cell_type") == "code":
             nxt = next((j for j in range(i, len(cells)) if cells[j].get("cell_type") == "code"),
                        None)
@@ -99,6 +132,52 @@ def check_structure(nb: dict, where: str) -> list[str]:
     if not graded:
         problems.append(f"{where}: no graded cell; a lesson needs graded exercises")
     return problems
+
+
+def check_conventions(nb: dict, where: str) -> list[str]:
+    """The course conventions: the banner as the second cell, visible tests that talk."""
+    problems = []
+    cells = nb.get("cells", [])
+    second = cells[1] if len(cells) > 1 else {}
+    if second.get("cell_type") != "markdown" or _source(second).strip() != BANNER:
+        problems.append(f"{where}: cell 2 must be the markdown banner that says how the "
+                        "notebook works, verbatim (autograde/verify.py: BANNER)")
+    for i, cell in enumerate(cells, 1):
+        meta = _nbgrader(cell)
+        if not meta.get("grade") or cell.get("cell_type") != "code":
+            continue
+        src = _source(cell)
+        visible = src.split(HIDDEN, 1)[0]
+        gid = meta.get("grade_id")
+        if not re.search(r"^with exercise\(", visible, re.M):
+            problems.append(f"{where}: test cell {i} ({gid}) does not wrap its visible tests in "
+                            "`with exercise(N, \"name\"):` (from mirkit.check import exercise): "
+                            "students then get no pass line and a long traceback")
+        if HIDDEN in src and not re.search(r"^" + re.escape(HIDDEN), src, re.M):
+            problems.append(f"{where}: test cell {i} ({gid}): '{HIDDEN}' is indented; hidden "
+                            "tests stay outside the `with exercise(...)` block, as plain asserts")
+    return problems
+
+
+def run_all_stops(executed: dict, released: dict | None = None) -> list[str]:
+    """(g) Cells of an executed notebook that raised without the ``raises-exception`` tag.
+
+    Each is a cell where JupyterLab's (and Notebook 7's) Run All would stop. Tags are read
+    from ``released`` (the notebook as the student gets it) when given and aligned.
+    """
+    cells = executed.get("cells", [])
+    tagged = cells
+    if released is not None and len(released.get("cells", [])) == len(cells):
+        tagged = released["cells"]
+    stops = []
+    for i, (cell, meta_cell) in enumerate(zip(cells, tagged), 1):
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors and RAISES not in _tags(meta_cell) and RAISES not in _tags(cell):
+            gid = _nbgrader(cell).get("grade_id")
+            label = f"cell {i}" + (f" ({gid})" if gid else "")
+            stops.append(f"{label} raises {errors[0].get('ename')} and is not tagged "
+                         f"'{RAISES}'")
+    return stops
 
 
 def _has_visible_test(src: str) -> bool:
@@ -232,7 +311,8 @@ def _static_checks(root: Path, lesson: str, src_nb: Path, rep: LessonReport) -> 
         rep.problems.append(str(exc))
         return False
     rep.problems += check_committed(nb, f"solutions/{lesson}/{lesson}.ipynb")
-    rep.problems += check_structure(nb, f"solutions/{lesson}/{lesson}.ipynb")
+    rep.problems += check_structure(nb, f"solutions/{lesson}/{lesson}.ipynb",
+                                    conventions=bool(COURSE_LESSON.match(lesson)))
     committed = root / "lessons" / lesson / f"{lesson}.ipynb"
     if committed.is_file():
         try:
@@ -274,6 +354,11 @@ def _check_blank(work: Path, lesson: str, generated: Path, rep: LessonReport) ->
     # A student who has not solved an exercise must still be able to run the rest:
     # only exercise cells and their tests may fail in the blank version.
     executed = work / "autograded" / "blank" / lesson / f"{lesson}.ipynb"
+    released = generated / f"{lesson}.ipynb"
+    for stop in run_all_stops(json.loads(executed.read_text("utf-8")),
+                              json.loads(released.read_text("utf-8"))):
+        rep.problems.append(f"blank student version: Run All stops at {stop}: tag it, or "
+                            "make the blank version not raise there")
     for err in cell_errors(executed, skip_exercises=True):
         rep.warnings.append(f"blank student version: {err} (demos after an exercise "
                             "should use mirkit's reference so students can go on)")

@@ -18,8 +18,10 @@ waiting for each other can be several times slower); Keras keeps TensorFlow's ow
 The GFLOP/s figure uses that same thread setting for the convolutions and for the reference
 matrix product. The load average is printed with the numbers: they mean little without it.
 The CPU time of a step (summed over the process's threads) is printed too: TensorFlow spreads
-all of its work over the cores, numpy runs everything but the matrix products on one thread,
-so on a loaded machine the wall-clock ratio also measures how much CPU each side gets.
+all of its work over the cores; mirkit's fast convolutions share their examples between as
+many threads as BLAS may use (one in the "one BLAS thread" setting), and the ReLU and pooling
+run on one thread. On a loaded machine the wall-clock ratio also measures how much CPU each
+side gets.
 """
 from __future__ import annotations
 

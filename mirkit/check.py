@@ -13,7 +13,9 @@ A visible test cell wraps its asserts in ``exercise``::
   (``✗ exercise 2 (a neuron): a batch of 3 inputs gives 3 outputs, got (2,)``), then the
   line of the test that failed; the whole traceback stays one call away
   (``from mirkit.check import details; details()``);
+- a ``numpy.testing`` assert fails: its ``err_msg`` first, then the few numbers that matter;
 - the exercise is still blank (``NotImplementedError``): it says so, and what to do;
+- a name is not defined (the exercise cell was not run, or failed): it says which, and what to do;
 - your code raises something else: the error and the line of *your* code it came from;
 - warnings (numpy's ``overflow encountered in exp``, ...) are collected and listed under the
   message instead of being printed before it.
@@ -26,6 +28,7 @@ the next cell. Hidden tests do not use this helper: they keep plain asserts, out
 from __future__ import annotations
 
 import linecache
+import re
 import traceback
 import warnings
 
@@ -74,6 +77,32 @@ def _first_lines(text: str, n: int = 6) -> str:
     return "\n".join(lines[:n] + (["..."] if len(lines) > n else []))
 
 
+# numpy.testing's messages: a header, the test's err_msg, then the numbers
+_NUMPY_HEADER = re.compile(r"^(Not equal to tolerance|Arrays are not (almost )?equal|Items are not equal)")
+_NUMPY_DETAIL = re.compile(r"^\s*(Mismatch|\(shapes|ACTUAL:|DESIRED:|x:|y:|First \d+ mismatch|"
+                           r"Max (absolute|relative)|x and y|\[\d)")
+_KEEP = re.compile(r"^\s*(\(shapes|Mismatched elements|Max absolute|ACTUAL:|DESIRED:|x:|y:)")
+
+
+def _assertion_message(exc) -> str:
+    """The message of a failed assert, with a numpy.testing err_msg moved first.
+
+    ``np.testing.assert_allclose(a, b, err_msg="...")`` puts the test's own words after a
+    header ("Not equal to tolerance rtol=1e-07, atol=0"); the student should read them first,
+    then the few numbers that matter (shapes, how many differ, the two arrays' first lines).
+    """
+    lines = [ln.rstrip() for ln in str(exc).strip().splitlines()]
+    if not lines or not _NUMPY_HEADER.match(lines[0]):
+        return _first_lines(exc)
+    body = lines[1:]
+    cut = next((i for i, ln in enumerate(body) if _NUMPY_DETAIL.match(ln)), len(body))
+    words = [ln for ln in body[:cut] if ln.strip()]
+    numbers = [ln.strip() for ln in body[cut:] if _KEEP.match(ln)][:4]
+    numbers = [ln if len(ln) <= 110 else ln[:107] + "..." for ln in numbers]
+    head = "\n".join(words[:3]) or "the arrays differ"
+    return "\n".join([head, f"  ({lines[0].strip()})"] + [f"  {ln}" for ln in numbers])
+
+
 class exercise:
     """Context manager around the visible tests of one exercise (see the module docstring).
 
@@ -106,8 +135,14 @@ class exercise:
                     "NotImplementedError. Delete that line in the exercise cell above, write "
                     "your code, run that cell, then this one.")
             where = None
+        elif isinstance(exc, NameError):
+            name = getattr(exc, "name", None) or str(exc)
+            head = (f"✗ {self.label}: `{name}` is not defined. Run the exercise cell above first "
+                    "(if it shows an error, fix it), then this one.")
+            where = _code_line(tb, from_tests=True)
+            where = f"  failed test, {where}" if where else None
         elif isinstance(exc, AssertionError):
-            message = _first_lines(exc) or "an assert of this test failed (it has no message)"
+            message = _assertion_message(exc) or "an assert of this test failed (it has no message)"
             head = f"✗ {self.label}: {message}"
             where = _code_line(tb, from_tests=True)
             where = f"  failed test, {where}" if where else None

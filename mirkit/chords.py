@@ -108,6 +108,8 @@ def viterbi(log_emission, log_transition, log_initial=None) -> np.ndarray:
     if logB.ndim != 2:
         raise ValueError(f"log_emission must be (K, T), got shape {logB.shape}")
     K, T = logB.shape
+    if T == 0:
+        raise ValueError("log_emission has no frame (shape (K, 0)): there is no path to decode")
     if logA.shape != (K, K):
         raise ValueError(f"log_transition must be ({K}, {K}) for {K} states, got {logA.shape}")
     log_pi = np.full(K, -np.log(K)) if log_initial is None else np.asarray(log_initial, dtype=float)

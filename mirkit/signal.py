@@ -1,7 +1,9 @@
-"""Audio as data: sampling, quantisation, framing, windows, DFT, STFT, decibels, mel (Lesson 00).
+"""Audio as data: sampling, quantisation, framing, windows, DFT, STFT, decibels, mel.
 
-Plain numpy functions, the reference versions that later lessons import (lesson 06 rewrites the
-STFT, the mel filterbank and the log as network layers in :mod:`mirkit.features`).
+Plain numpy functions, the reference versions that later lessons import
+(lessons/06-descriptors-are-networks rewrites the STFT, the mel filterbank and the log as
+network layers in :mod:`mirkit.features`). The test sounds (``sine``, ``tone``, ``drum_loop``,
+...) are in :mod:`mirkit.sounds` and importable from here too.
 
 Conventions, as in librosa:
 
@@ -11,16 +13,21 @@ Conventions, as in librosa:
 * ``stft(y, n_fft, hop_length)`` equals ``librosa.stft(y, n_fft=n_fft, hop_length=hop_length,
   window='hann', center=True, pad_mode='constant')`` (checked in tests/test_signal.py).
 
-The equations are the ones of the lecture (seed 003, Moussallam):
+The equations are the ones of the lecture:
 
     x[n] = x(n / sr)                                        sampling
     X[k, p] = sum_n w[n] x[n + p*hop] exp(-2i*pi*k*n / N)   STFT (N = n_fft)
+
+Lesson: lessons/00-audio-as-data.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 import numpy as np
+
+from ._checks import check_positive, check_positive_int, check_signal
+from .sounds import arpeggio, chirp, drum_loop, midi_to_hz, sine, tone, white_noise
 
 __all__ = [
     "sine", "tone", "chirp", "white_noise", "drum_loop", "midi_to_hz", "arpeggio",
@@ -31,191 +38,33 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------- input checks
-def _check_signal(y, name: str = "y") -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D signal of shape (n_samples,), got shape {y.shape}. "
-            "For a stereo signal of shape (2, n) take one channel, y[0], or the mean, y.mean(axis=0)."
-        )
-    if y.size == 0:
-        raise ValueError(f"{name} is empty: a signal needs at least one sample.")
-    if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
-        raise ValueError(f"{name} must hold real numbers, got dtype {y.dtype}.")
-    return y.astype(np.float64, copy=False)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer (number of samples), got {value!r}.")
-    return int(value)
-
-
-def _check_positive(value, name: str) -> float:
-    if not np.isscalar(value) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return float(value)
-
-
-# ----------------------------------------------------------------------------- test signals
-def _time(duration: float, sr: float) -> np.ndarray:
-    duration = _check_positive(duration, "duration (seconds)")
-    sr = _check_positive(sr, "sr (samples per second)")
-    return np.arange(int(round(duration * sr))) / sr
-
-
-def sine(freq: float, duration: float = 1.0, sr: float = 22050, amplitude: float = 0.5,
-         phase: float = 0.0) -> np.ndarray:
-    """A sampled sinusoid ``y[n] = amplitude * sin(2*pi*freq*n/sr + phase)``. Lesson 00.
-
-    Returns shape (round(duration*sr),). A ``freq`` above sr/2 is allowed on purpose: it aliases
-    (see :func:`alias_frequency`).
-    """
-    t = _time(duration, sr)
-    return amplitude * np.sin(2 * np.pi * freq * t + phase)
-
-
-def tone(f0: float, duration: float = 1.0, sr: float = 22050, n_harmonics: int = 6,
-         amplitude: float = 0.5, decay: float = 0.0) -> np.ndarray:
-    """A harmonic tone: ``sum_h sin(2*pi*h*f0*t) / h`` for h = 1..n_harmonics. Lesson 00.
-
-    Harmonics above sr/2 are left out (they would alias). ``decay`` (1/s) applies an
-    exponential envelope exp(-decay*t), like a plucked string. Peak normalised to ``amplitude``.
-    Returns shape (round(duration*sr),).
-    """
-    t = _time(duration, sr)
-    n_harmonics = _check_positive_int(n_harmonics, "n_harmonics")
-    y = np.zeros_like(t)
-    for h in range(1, n_harmonics + 1):
-        if h * f0 < sr / 2:
-            y += np.sin(2 * np.pi * h * f0 * t) / h
-    y *= np.exp(-decay * t)
-    peak = np.max(np.abs(y))
-    return amplitude * y / peak if peak > 0 else y
-
-
-def chirp(f_start: float, f_end: float, duration: float = 2.0, sr: float = 22050,
-          amplitude: float = 0.5, method: str = "linear") -> np.ndarray:
-    """A sweep from f_start to f_end Hz. Lesson 00.
-
-    The phase is the integral of the instantaneous frequency f(t):
-    linear f(t) = f0 + (f1 - f0) t / T; exponential f(t) = f0 (f1/f0)^(t/T) (one octave per
-    equal time step, as we hear pitch). Returns shape (round(duration*sr),).
-    """
-    t = _time(duration, sr)
-    T = duration
-    if method == "linear":
-        phase = 2 * np.pi * (f_start * t + (f_end - f_start) * t ** 2 / (2 * T))
-    elif method == "exponential":
-        if f_start <= 0 or f_end <= 0:
-            raise ValueError("an exponential chirp needs f_start > 0 and f_end > 0.")
-        k = np.log(f_end / f_start) / T
-        phase = 2 * np.pi * f_start * np.expm1(k * t) / k if k != 0 else 2 * np.pi * f_start * t
-    else:
-        raise ValueError(f"method must be 'linear' or 'exponential', got {method!r}.")
-    return amplitude * np.sin(phase)
-
-
-def white_noise(duration: float = 1.0, sr: float = 22050, amplitude: float = 0.1,
-                seed: int = 0) -> np.ndarray:
-    """Gaussian white noise of standard deviation ``amplitude``, seeded. Lesson 00."""
-    t = _time(duration, sr)
-    return amplitude * np.random.default_rng(seed).standard_normal(t.size)
-
-
-def _kick(sr: float, rng) -> np.ndarray:
-    t = np.arange(int(0.25 * sr)) / sr
-    # the pitch falls from ~150 Hz to ~50 Hz: the "thump" of a bass drum
-    freq = 50 + 100 * np.exp(-t * 30)
-    phase = 2 * np.pi * np.cumsum(freq) / sr
-    return np.sin(phase) * np.exp(-t * 12)
-
-
-def _snare(sr: float, rng) -> np.ndarray:
-    t = np.arange(int(0.2 * sr)) / sr
-    body = 0.5 * np.sin(2 * np.pi * 185 * t) * np.exp(-t * 25)
-    rattle = 0.6 * rng.standard_normal(t.size) * np.exp(-t * 18)
-    return body + rattle
-
-
-def _hihat(sr: float, rng) -> np.ndarray:
-    t = np.arange(int(0.06 * sr)) / sr
-    # a first difference is a crude high-pass filter: it keeps the bright part of the noise
-    noise = np.diff(rng.standard_normal(t.size + 1))
-    return 0.3 * noise * np.exp(-t * 70)
-
-
-def drum_loop(sr: float = 22050, bpm: float = 110, bars: int = 2, seed: int = 0,
-              amplitude: float = 0.8) -> np.ndarray:
-    """A synthesised rock beat (kick, snare, hi-hat) built from decaying sines and noise. Lesson 00.
-
-    4/4, eighth-note hi-hats, kick on beats 1 and 3 (plus the "and" of 3), snare on 2 and 4.
-    Kick: a sine whose pitch falls from 150 to 50 Hz; snare: a 185 Hz sine plus noise;
-    hi-hat: high-passed noise with a very short decay. Seeded, so the loop is always the same.
-    Returns shape (round(bars * 4 * 60/bpm * sr),), peak ``amplitude``.
-    """
-    sr = _check_positive(sr, "sr")
-    bars = _check_positive_int(bars, "bars")
-    rng = np.random.default_rng(seed)
-    beat = 60.0 / _check_positive(bpm, "bpm")
-    n = int(round(bars * 4 * beat * sr))
-    y = np.zeros(n + int(0.3 * sr))
-    hits = []
-    for bar in range(bars):
-        start = bar * 4 * beat
-        hits += [("hihat", start + i * beat / 2) for i in range(8)]
-        hits += [("kick", start), ("kick", start + 2 * beat), ("kick", start + 2.5 * beat)]
-        hits += [("snare", start + beat), ("snare", start + 3 * beat)]
-    makers = {"kick": _kick, "snare": _snare, "hihat": _hihat}
-    for name, onset in hits:
-        sound = makers[name](sr, rng)
-        i = int(round(onset * sr))
-        y[i:i + sound.size] += sound
-    y = y[:n]
-    return amplitude * y / np.max(np.abs(y))
-
-
-def midi_to_hz(midi) -> np.ndarray:
-    """Equal temperament: ``f = 440 * 2**((midi - 69) / 12)`` (A4 = MIDI 69 = 440 Hz). Lesson 00."""
-    return 440.0 * 2.0 ** ((np.asarray(midi, dtype=float) - 69) / 12)
-
-
-def arpeggio(midi_notes, note_duration: float = 0.25, sr: float = 22050, n_harmonics: int = 4,
-             amplitude: float = 0.5) -> np.ndarray:
-    """Plucked harmonic tones played one after the other (e.g. [60, 64, 67] = C major). Lesson 00.
-
-    Returns shape (len(midi_notes) * round(note_duration*sr),).
-    """
-    notes = [tone(f, note_duration, sr, n_harmonics, amplitude, decay=4.0)
-             for f in midi_to_hz(np.atleast_1d(midi_notes))]
-    return np.concatenate(notes)
-
-
 # ----------------------------------------------------------------------------- sampling, quantisation
 def alias_frequency(freq, sr: float):
     """The frequency (Hz, in [0, sr/2]) at which a sinusoid of ``freq`` Hz is heard once sampled at sr.
 
     Sampling cannot tell f from f + m*sr (for any integer m), nor f from -f, so the apparent
     frequency is the distance from f to the nearest multiple of sr:
-    ``f_alias = |f - sr * round(f / sr)|``. Below Nyquist (f <= sr/2) it is f itself. Lesson 00.
+    ``f_alias = |f - sr * round(f / sr)|``. Below Nyquist (f <= sr/2) it is f itself.
+    Lesson: lessons/00-audio-as-data.
     """
-    sr = _check_positive(sr, "sr")
+    sr = check_positive(sr, "sr")
     f = np.abs(np.asarray(freq, dtype=float))
     out = np.abs(f - sr * np.round(f / sr))
     return float(out) if out.ndim == 0 else out
 
 
 def quantise(x, bits: int) -> np.ndarray:
-    """Uniform quantisation to ``bits`` bits, like integer PCM (16 bits: 65536 levels). Lesson 00.
+    """Uniform quantisation to ``bits`` bits, like integer PCM (16 bits: 65536 levels).
 
     Step ``delta = 2 / 2**bits`` over [-1, 1); each sample is rounded to the nearest level
     ``delta * round(x / delta)`` and clipped to the integer range [-2**(bits-1), 2**(bits-1) - 1].
     The rounding error is at most delta/2, roughly uniform, so for a full-scale sine
     SNR ~ 6.02 * bits + 1.76 dB: every extra bit buys about 6 dB.
     Input any shape; output the same shape, float64.
+
+    Lesson: lessons/00-audio-as-data.
     """
-    bits = _check_positive_int(bits, "bits")
+    bits = check_positive_int(bits, "bits")
     x = np.asarray(x, dtype=float)
     delta = 2.0 / 2 ** bits
     levels = np.clip(np.round(x / delta), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
@@ -223,7 +72,10 @@ def quantise(x, bits: int) -> np.ndarray:
 
 
 def snr_db(clean, noisy) -> float:
-    """Signal-to-noise ratio ``10 log10(sum clean^2 / sum (noisy - clean)^2)`` in dB. Lesson 00."""
+    """Signal-to-noise ratio ``10 log10(sum clean^2 / sum (noisy - clean)^2)`` in dB.
+
+    Lesson: lessons/00-audio-as-data.
+    """
     clean = np.asarray(clean, dtype=float)
     noisy = np.asarray(noisy, dtype=float)
     if clean.shape != noisy.shape:
@@ -234,7 +86,7 @@ def snr_db(clean, noisy) -> float:
 
 # ----------------------------------------------------------------------------- framing and windows
 def frame(y, frame_length: int, hop_length: int, center: bool = False) -> np.ndarray:
-    """Cut a signal into overlapping frames, one frame per **column**. Lesson 00.
+    """Cut a signal into overlapping frames, one frame per **column**. lessons/00-audio-as-data.
 
     ``frames[:, p] = y[p*hop_length : p*hop_length + frame_length]``, for
     ``p = 0 .. n_frames-1`` with ``n_frames = 1 + (n - frame_length) // hop_length``
@@ -246,9 +98,9 @@ def frame(y, frame_length: int, hop_length: int, center: bool = False) -> np.nda
 
     y: (n,) -> frames: (frame_length, n_frames), float64, a copy (librosa returns a read-only view).
     """
-    y = _check_signal(y)
-    frame_length = _check_positive_int(frame_length, "frame_length")
-    hop_length = _check_positive_int(hop_length, "hop_length")
+    y = check_signal(y)
+    frame_length = check_positive_int(frame_length, "frame_length")
+    hop_length = check_positive_int(hop_length, "hop_length")
     if center:
         y = np.pad(y, frame_length // 2, mode="constant")
     if y.size < frame_length:
@@ -264,15 +116,17 @@ def frame(y, frame_length: int, hop_length: int, center: bool = False) -> np.nda
 
 
 def get_window(window: str, n: int) -> np.ndarray:
-    """A *periodic* analysis window of length n, as ``scipy.signal.get_window(window, n)``. Lesson 00.
+    """A *periodic* analysis window of length n, as ``scipy.signal.get_window(window, n)``.
 
     'hann':    w[m] = 0.5 - 0.5 cos(2 pi m / n)
     'hamming': w[m] = 0.54 - 0.46 cos(2 pi m / n)
     'boxcar' (or 'rectangular'): w[m] = 1
     Periodic (denominator n, not n - 1) because the window is repeated frame after frame, as
     the DFT sees it; this is librosa's convention. Returns shape (n,).
+
+    Lesson: lessons/00-audio-as-data.
     """
-    n = _check_positive_int(n, "window length n")
+    n = check_positive_int(n, "window length n")
     if n == 1:
         return np.ones(1)  # scipy's convention: a one-sample window is just [1]
     m = np.arange(n)
@@ -287,19 +141,19 @@ def get_window(window: str, n: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- DFT and STFT
 def dft_matrix(n: int) -> np.ndarray:
-    """The n x n DFT matrix ``F[k, m] = exp(-2i pi k m / n)``. Lesson 00.
+    """The n x n DFT matrix ``F[k, m] = exp(-2i pi k m / n)``. lessons/00-audio-as-data.
 
     Row k is a complex sinusoid of k cycles per n samples; ``F @ x`` correlates x with each of
-    them. Returns complex128, shape (n, n). (Lesson 06: the DFT is a linear layer with these
-    weights.)
+    them. Returns complex128, shape (n, n). (lessons/06-descriptors-are-networks: the DFT is a
+    linear layer with these weights.)
     """
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     k = np.arange(n)
     return np.exp(-2j * np.pi * np.outer(k, k) / n)
 
 
 def dft(x) -> np.ndarray:
-    """The DFT by a matrix product, ``X = F @ x``, along axis 0. Lesson 00.
+    """The DFT by a matrix product, ``X = F @ x``, along axis 0. lessons/00-audio-as-data.
 
     ``X[k] = sum_m x[m] exp(-2i pi k m / N)``. x: (N,) or (N, n_frames) (frames as columns) ->
     complex (N,) or (N, n_frames), equal to ``np.fft.fft(x, axis=0)``. O(N^2) operations
@@ -313,7 +167,7 @@ def dft(x) -> np.ndarray:
 
 def stft(y, n_fft: int = 2048, hop_length: int | None = None, window: str = "hann",
          center: bool = True) -> np.ndarray:
-    """Short-time Fourier transform, one spectrum per column. Lesson 00.
+    """Short-time Fourier transform, one spectrum per column. lessons/00-audio-as-data.
 
     ``X[k, p] = sum_{m=0}^{N-1} w[m] y[m + p*hop] exp(-2i pi k m / N)``, N = n_fft,
     for k = 0 .. N/2 only: y is real, so X[N-k] = conj(X[k]) and the rest is redundant.
@@ -323,9 +177,9 @@ def stft(y, n_fft: int = 2048, hop_length: int | None = None, window: str = "han
     n >= n_fft. Equal to librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window=window,
     center=center, pad_mode='constant').
     """
-    n_fft = _check_positive_int(n_fft, "n_fft")
+    n_fft = check_positive_int(n_fft, "n_fft")
     hop_length = n_fft // 4 if hop_length is None else hop_length
-    hop_length = _check_positive_int(hop_length, "hop_length")
+    hop_length = check_positive_int(hop_length, "hop_length")
     frames = frame(y, n_fft, hop_length, center=center)
     w = get_window(window, n_fft)
     return np.fft.rfft(w[:, None] * frames, axis=0)
@@ -333,7 +187,7 @@ def stft(y, n_fft: int = 2048, hop_length: int | None = None, window: str = "han
 
 def istft(X, hop_length: int | None = None, length: int | None = None,
           window: str = "hann", n_fft: int | None = None) -> np.ndarray:
-    """Inverse of :func:`stft` (center=True) by weighted overlap-add. Lesson 00.
+    """Inverse of :func:`stft` (center=True) by weighted overlap-add. lessons/00-audio-as-data.
 
     Each column is inverted (``np.fft.irfft``), windowed again, and added back at its place
     p*hop_length; dividing by the sum of the squared windows undoes the two windowings:
@@ -348,11 +202,11 @@ def istft(X, hop_length: int | None = None, length: int | None = None,
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"X must be an STFT of shape (1 + n_fft//2, n_frames), got shape {X.shape}.")
-    n_fft = 2 * (X.shape[0] - 1) if n_fft is None else _check_positive_int(n_fft, "n_fft")
+    n_fft = 2 * (X.shape[0] - 1) if n_fft is None else check_positive_int(n_fft, "n_fft")
     if X.shape[0] != 1 + n_fft // 2:
         raise ValueError(f"X has {X.shape[0]} frequency rows but n_fft={n_fft} needs 1 + n_fft//2 = "
                          f"{1 + n_fft // 2}: pass the n_fft used by stft.")
-    hop_length = n_fft // 4 if hop_length is None else _check_positive_int(hop_length, "hop_length")
+    hop_length = n_fft // 4 if hop_length is None else check_positive_int(hop_length, "hop_length")
     n_frames = X.shape[1]
     w = get_window(window, n_fft)
     frames = w[:, None] * np.fft.irfft(X, n=n_fft, axis=0)
@@ -372,32 +226,42 @@ def istft(X, hop_length: int | None = None, length: int | None = None,
 
 def spectrogram(y, n_fft: int = 2048, hop_length: int | None = None, power: float = 1.0,
                 window: str = "hann", center: bool = True) -> np.ndarray:
-    """``|X[k, p]| ** power`` of the STFT: power=1 magnitude, power=2 power. Lesson 00.
+    """``|X[k, p]| ** power`` of the STFT: power=1 magnitude, power=2 power.
 
     The phase angle(X) is thrown away: it looks random but is needed to resynthesise the sound.
     y: (n,) -> (1 + n_fft//2, n_frames), float64, >= 0.
+
+    Lesson: lessons/00-audio-as-data.
     """
     return np.abs(stft(y, n_fft, hop_length, window, center)) ** power
 
 
 def fft_frequencies(sr: float, n_fft: int) -> np.ndarray:
-    """Centre frequency of each STFT bin, ``f_k = k * sr / n_fft``, k = 0..n_fft//2. Lesson 00."""
-    n_fft = _check_positive_int(n_fft, "n_fft")
-    return np.arange(1 + n_fft // 2) * _check_positive(sr, "sr") / n_fft
+    """Centre frequency of each STFT bin, ``f_k = k * sr / n_fft``, k = 0..n_fft//2.
+
+    Lesson: lessons/00-audio-as-data.
+    """
+    n_fft = check_positive_int(n_fft, "n_fft")
+    return np.arange(1 + n_fft // 2) * check_positive(sr, "sr") / n_fft
 
 
 def frames_to_time(frames, sr: float, hop_length: int) -> np.ndarray:
-    """Time (s) of frame p, ``p * hop_length / sr`` (its centre when center=True). Lesson 00."""
-    return np.asarray(frames, dtype=float) * hop_length / _check_positive(sr, "sr")
+    """Time (s) of frame p, ``p * hop_length / sr`` (its centre when center=True).
+
+    Lesson: lessons/00-audio-as-data.
+    """
+    return np.asarray(frames, dtype=float) * hop_length / check_positive(sr, "sr")
 
 
 # ----------------------------------------------------------------------------- log compression
 def power_to_db(S, ref: float | Callable = 1.0, amin: float = 1e-10, top_db: float | None = 80.0):
-    """Power to decibels: ``10 log10(max(S, amin)) - 10 log10(max(ref, amin))``. Lesson 00.
+    """Power to decibels: ``10 log10(max(S, amin)) - 10 log10(max(ref, amin))``.
 
     ``ref`` may be a function of S, e.g. ``np.max`` (0 dB at the loudest bin). ``amin`` avoids
     log(0); ``top_db`` floors the output at ``max - top_db`` so silence does not dominate a plot.
     Same as ``librosa.power_to_db``. Any shape in, same shape out.
+
+    Lesson: lessons/00-audio-as-data.
     """
     S = np.asarray(S)
     if np.iscomplexobj(S):
@@ -416,7 +280,7 @@ def power_to_db(S, ref: float | Callable = 1.0, amin: float = 1e-10, top_db: flo
 
 
 def amplitude_to_db(S, ref: float | Callable = 1.0, amin: float = 1e-5, top_db: float | None = 80.0):
-    """Amplitude to decibels: ``20 log10(|S|)``, i.e. power_to_db(|S|**2). Lesson 00.
+    """Amplitude to decibels: ``20 log10(|S|)``, i.e. power_to_db(|S|**2). lessons/00-audio-as-data.
 
     Same as ``librosa.amplitude_to_db``. Any shape in, same shape out.
     """
@@ -433,7 +297,7 @@ _LOGSTEP = np.log(6.4) / 27.0               # above 1 kHz: 27 mels per factor 6.
 
 
 def hz_to_mel(freq, htk: bool = False):
-    """Hertz to mels, as ``librosa.hz_to_mel``. Lesson 00.
+    """Hertz to mels, as ``librosa.hz_to_mel``. lessons/00-audio-as-data.
 
     htk=True:  m = 2595 log10(1 + f / 700)
     htk=False (Slaney, librosa's default): m = 3 f / 200 below 1 kHz,
@@ -450,10 +314,12 @@ def hz_to_mel(freq, htk: bool = False):
 
 
 def mel_to_hz(mels, htk: bool = False):
-    """Mels to hertz, the inverse of :func:`hz_to_mel` (same ``htk`` switch). Lesson 00.
+    """Mels to hertz, the inverse of :func:`hz_to_mel` (same ``htk`` switch).
 
     htk=True:  f = 700 (10^(m / 2595) - 1)
     htk=False: f = 200 m / 3 below 15 mels, f = 1000 * 6.4^((m - 15) / 27) above.
+
+    Lesson: lessons/00-audio-as-data.
     """
     m = np.asarray(mels, dtype=float)
     if htk:

@@ -199,3 +199,57 @@ def test_spec_masks_require_a_generator():
     for mask in (freq_mask, time_mask):
         with pytest.raises(TypeError, match="default_rng"):
             mask(S, 3, None)
+
+
+def test_compose_draws_in_the_documented_order_and_records_what_it_applied():
+    # lessons/08-data-augmentation has students reproduce Compose: one u = rng.random() per
+    # transform, in order; apply (drawing its parameters) iff u < p; peak back to 1 at the end.
+    y = 0.3 * music(0.3)
+    transforms = [A.Gain((-6, 12), p=0.6), A.EQ(n_bands=2, p=0.5), A.Noise((5, 30), p=0.5),
+                  A.Gain((20, 30), p=0.3)]
+    pipe = A.Compose(transforms)
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        expected, applied = np.asarray(y, dtype=np.float64), []
+        for t in transforms:
+            if rng.random() < t.p:
+                expected = t.apply(expected, SR, rng)
+                applied.append(t)
+        peak = np.max(np.abs(expected))
+        expected = expected / peak if peak > 1 else expected
+        out = pipe(y, SR, rng=np.random.default_rng(seed))
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-15)
+        assert pipe.last_applied == applied
+    # a RandomTransform called alone makes the same single draw before deciding
+    for seed in range(5):
+        t = A.Gain((3, 3), p=0.5)
+        alone = t(y, SR, np.random.default_rng(seed))
+        in_pipe = A.Compose([t], limit=False)(y, SR, rng=np.random.default_rng(seed))
+        np.testing.assert_array_equal(alone, in_pipe)
+
+
+def test_compose_last_applied_is_empty_when_nothing_fires():
+    pipe = A.Compose([A.Gain(p=0.0), A.Noise(p=0.0)])
+    y = music(0.2)
+    assert np.array_equal(pipe(y, SR), y) and pipe.last_applied == []
+
+
+def test_docstrings_name_the_lesson_and_nothing_outside_the_repository():
+    import inspect
+    import re
+
+    import mirkit.augment.filters as F
+    import mirkit.augment.pipeline as P
+    import mirkit.augment.specaugment as S
+    import mirkit.augment.transforms as T
+
+    for module in (A, F, P, S, T):
+        doc = inspect.getdoc(module)
+        assert "lessons/08-data-augmentation" in doc, module.__name__
+        source = inspect.getsource(module)
+        assert not re.search(r"seeds? 00\d|lecture 00\d|\.\./shared", source), module.__name__
+    for fn in (T.gain, T.time_shift, T.time_stretch, T.pitch_shift, T.eq, T.lowpass, T.compress, T.clip,
+               T.bit_depth, T.resample_degrade, T.add_noise, T.reverb, S.freq_mask, S.time_mask):
+        doc = inspect.getdoc(fn)
+        assert "Preserves" in doc or "preserve" in doc.lower() or fn in (S.freq_mask, S.time_mask), fn.__name__
+        assert "->" in doc, f"{fn.__name__}: state the shapes"

@@ -71,6 +71,9 @@ def test_viterbi_survives_zero_probabilities_and_rejects_bad_shapes():
     assert len(set(path)) == 1
     with pytest.raises(ValueError, match=r"\(3, 3\)"):
         C.viterbi(np.zeros((3, 5)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="no frame"):
+        C.viterbi(np.zeros((3, 0)), np.zeros((3, 3)))
+    assert C.viterbi(np.log([[0.2], [0.7], [0.1]]), np.zeros((3, 3))).tolist() == [1]  # one frame: its argmax
 
 
 def test_segments_and_labels_round_trip_and_score_with_mir_eval():

@@ -66,12 +66,14 @@ def test_conv2d_naive_equals_fast(cfg):
         np.testing.assert_allclose(g_fast, g_naive, rtol=0, atol=1e-10, err_msg=name)
 
 
-@pytest.mark.parametrize("block", [1, 200, 600])
-def test_fast_paths_by_blocks_of_examples_equal_naive(block, monkeypatch):
-    # the fast paths work by blocks of examples (batch_blocks); small CACHE_BLOCKs force several
-    # blocks: 1 example each, or 2 + 2 + 1 (pooling with 200, conv backward with 600)
-    import mirkit.nn.conv as conv_module
-    monkeypatch.setattr(conv_module, "CACHE_BLOCK", block)
+@pytest.mark.parametrize("block,parallel_work", [(1, 0), (200, 10 ** 9), (600, 0)])
+def test_fast_paths_by_blocks_of_examples_equal_naive(block, parallel_work, monkeypatch):
+    # pooling works by blocks of examples (batch_blocks): small CACHE_BLOCKs force several blocks,
+    # 1 example each or 2 + 2 + 1; convolution and pooling run on threads unless the work is
+    # small (PARALLEL_WORK 0: always on threads if BLAS may use several, 10**9: never)
+    import mirkit.nn.fast as fast_module
+    monkeypatch.setattr(fast_module, "CACHE_BLOCK", block)
+    monkeypatch.setattr(fast_module, "PARALLEL_WORK", parallel_work)
     rng = np.random.default_rng(4)
     x, Wt, b = rng.standard_normal((5, 2, 7, 6)), rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3)
     y1, c1 = nn.conv2d_forward_naive(x, Wt, b, (2, 1), "same", (1, 2))
@@ -93,7 +95,7 @@ def test_conv1d_gradcheck(k, s, pad, d, T):
     check_layer(layer, np.random.default_rng(0).standard_normal((2, 3, T))).assert_ok()
 
 
-def test_conv1d_is_the_dilated_formula_of_seed_001():
+def test_conv1d_is_the_dilated_formula_of_the_lecture():
     # (x *_d w)(n) = sum_i w(i) x(n - d i): a causal, flipped version of our cross-correlation
     rng = np.random.default_rng(0)
     x, w, d = rng.standard_normal(20), rng.standard_normal(3), 2
@@ -117,7 +119,7 @@ def test_conv1d_as_matrix_is_the_layer():
 @pytest.mark.parametrize("L,k,s,d,before,after", [(10, 3, 1, 1, 1, 1), (10, 4, 1, 1, 1, 2), (10, 3, 2, 1, 0, 1),
                                                   (11, 3, 2, 1, 1, 1), (7, 3, 1, 2, 2, 2), (5, 1, 3, 1, 0, 0)])
 def test_same_padding_follows_keras_rule(L, k, s, d, before, after):
-    from mirkit.nn.conv import _pad_amounts
+    from mirkit.nn.padding import _pad_amounts
     b, a, out = _pad_amounts(L, k, s, d, "same")
     assert (b, a) == (before, after) and out == -(-L // s)
 
@@ -185,7 +187,7 @@ def test_maxpool_naive_equals_fast_including_ties(k, s):
     assert_maxpool_naive_equals_fast(x, k, s, rng)
 
 
-def test_maxpool_example_of_seed_000():
+def test_maxpool_example_of_the_lecture():
     # cs231n's 4x4 example in the lecture: 2x2 pools, stride 2
     x = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtype=float)
     np.testing.assert_array_equal(nn.MaxPool2D(2).forward(x[None, None])[0, 0], [[6, 8], [3, 4]])

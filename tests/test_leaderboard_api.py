@@ -13,9 +13,8 @@ from sklearn.metrics import accuracy_score
 
 from autograde.leaderboard import Leaderboard
 from autograde.leaderboard.app import create_app
-from autograde.leaderboard.models import Submission
-from autograde.leaderboard.testing import (PostgresServer, postgres_unavailable, submission_bytes,
-                                           write_labels)
+from autograde.leaderboard.models import Competition, Submission
+from autograde.leaderboard.testing import submission_bytes, write_labels
 
 pytestmark = pytest.mark.xdist_group("leaderboard_api")
 
@@ -35,14 +34,6 @@ class Clock:
         self.t += timedelta(**kw)
 
 
-@pytest.fixture(scope="module")
-def pg_server():
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(f"no PostgreSQL for the PostgreSQL variant: {reason}")
-    server = PostgresServer(fsync=False).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -334,13 +325,27 @@ def test_pending_submissions_are_scored_at_startup(comp):
     assert [s["status"] for s in subs] == ["scored"] and subs[0]["public_score"] == 1.0
 
 
-def test_rescore_reproduces_the_scores(comp):
-    for k in (3, 9):
-        comp.submit("alice", comp.noisy(k, seed=k))
-    before = [(s["public_score"], s["private_score"]) for s in comp.lb.all_submissions()]
+def test_rescore_after_corrected_labels_matches_sklearn(comp):
+    """The instructor corrects some hidden labels; rescoring gives scikit-learn's accuracy on
+    the corrected labels (computed here from the labels, not from earlier scores)."""
+    preds = {k: comp.noisy(k, seed=k) for k in (3, 9)}
+    for k in preds:
+        comp.submit("alice", preds[k])
+    corrected = list(comp.truth)
+    for i in range(0, N, 4):                     # every fourth label was wrong
+        corrected[i] = LABELS[(LABELS.index(corrected[i]) + 1) % len(LABELS)]
+    with comp.lb.Session.begin() as s:
+        c = s.get(Competition, 1)
+        c.truth_json = json.dumps([LABELS.index(t) for t in corrected])
+    comp.lb.refresh()
     r = comp.client.post("/api/admin/rescore", headers=comp.auth("instructor"))
     assert r.json() == {"rescored": 2}
-    assert [(s["public_score"], s["private_score"]) for s in comp.lb.all_submissions()] == before
+    pub, y = comp.public, np.array(corrected)
+    for sub, k in zip(comp.lb.all_submissions(), preds):
+        p = np.array(preds[k])
+        assert sub["public_score"] == pytest.approx(accuracy_score(y[pub], p[pub]))
+        assert sub["private_score"] == pytest.approx(accuracy_score(y[~pub], p[~pub]))
+        assert sub["public_score"] < 1 - k / N   # the correction changed the scores
 
 
 def test_log_loss_competition_takes_probabilities(db_url, tmp_path):

@@ -3,7 +3,6 @@ middle of a burst of submissions. SQLite, and PostgreSQL when its binaries are p
 process, and two (``--workers 2``: the daily limit must hold across processes too)."""
 import hashlib
 import threading
-import time
 
 import httpx
 import numpy as np
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from autograde.leaderboard import Leaderboard
 from autograde.leaderboard.models import Submission
-from autograde.leaderboard.testing import (PostgresServer, ServerProcess, postgres_unavailable,
+from autograde.leaderboard.testing import (PostgresServer, ServerProcess, kill_during_burst, postgres_unavailable,
                                            submission_bytes, write_labels)
 
 pytestmark = pytest.mark.xdist_group("leaderboard")
@@ -107,17 +106,7 @@ def test_sigkill_during_a_burst_loses_nothing_the_clients_saw_accepted(tmp_path)
                     accepted[r.json()["submission"]["id"]] = hashlib.sha256(raw).hexdigest()
 
     server = ServerProcess(db_url).start()
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(10)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 60
-    while len(accepted) < 20 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    server.kill()                                           # in the middle of the burst
-    stop.set()
-    for t in threads:
-        t.join()
-    assert len(accepted) >= 20
+    kill_during_burst(server, client, 10, accepted, stop, at_least=20)
 
     with ServerProcess(db_url, port=server.port) as restarted:
         recorded = admin_submissions(restarted.url, instructor)

@@ -151,3 +151,17 @@ def test_training_with_triplets_separates_classes():
         opt.step()
     after = S.retrieval_report(model.forward(X), labels, k=5)["MAP@5"]
     assert after > before + 0.1
+
+
+def test_artist_filter_removes_the_query_artist():
+    # an embedding that knows the genre a little and the artist a lot
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    artists = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    E = np.hstack([np.eye(2)[labels], 0.5 * np.eye(4)[artists]])
+    plain = S.retrieval_report(E, labels, k=1)
+    assert plain["recall@1"] == pytest.approx(1 / 3)  # the same-artist twin: 1 of 3 same-genre tracks
+    filtered = S.retrieval_report(E, labels, k=1, groups=artists)
+    assert filtered["MAP@1"] == pytest.approx(1.0)  # the nearest other-artist track has the genre
+    assert filtered["recall@1"] == pytest.approx(1 / 2)  # 1 of the 2 same-genre tracks by other artists
+    with pytest.raises(ValueError, match="k must be in 1..6"):
+        S.retrieval_report(E, labels, k=7, groups=artists)

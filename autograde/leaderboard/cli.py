@@ -10,6 +10,10 @@
     export        all submissions and scores, as CSV
     rescore       score every submission again (after correcting the labels)
 
+    handin-lesson open a lesson for hand-in (or change its deadline and limit)
+    grader        grade the hand-ins in the queue (run one or more, on any machine)
+    handins       the hand-ins' gradebook (last hand-in per student and lesson), as CSV
+
 Every command takes ``--db`` (a file path for SQLite, or a PostgreSQL URL); it defaults to the
 environment variable MIRKIT_LEADERBOARD_DB, then to ./leaderboard.sqlite.
 """
@@ -19,7 +23,7 @@ import argparse
 import csv
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from . import scoring
 from .store import Leaderboard
@@ -111,6 +115,7 @@ def cmd_serve(args):
     # app from the environment (see app.worker_app); the crash recovery runs once, here.
     lb = Leaderboard(_db(args))
     lb.comp                                 # a clear message if there is no competition
+    lb.ensure_handin_tables()               # here, not in N workers at once
     lb.score_pending()
     lb.engine.dispose()
     os.environ["MIRKIT_LEADERBOARD_DB"] = _db(args)
@@ -137,18 +142,71 @@ def cmd_close(args):
     _print_board(lb.standings(private=True), "private")
 
 
-def cmd_export(args):
-    text = Leaderboard(_db(args)).export_csv()
-    if args.out:
-        with open(args.out, "w", newline="") as f:
+def _write_out(text, out, what):
+    """``text`` to the file ``out`` (saying so), or to the standard output."""
+    if out:
+        with open(out, "w", newline="") as f:
             f.write(text)
-        print(f"scores written to {args.out}")
+        print(f"{what} written to {out}")
     else:
         sys.stdout.write(text)
 
 
+def cmd_export(args):
+    _write_out(Leaderboard(_db(args)).export_csv(), args.out, "scores")
+
+
 def cmd_rescore(args):
     print(f"{Leaderboard(_db(args)).rescore()} submissions rescored")
+
+
+def cmd_handin_lesson(args):
+    lb = Leaderboard(_db(args))
+    for name in args.lesson:
+        lb.set_handin_lesson(name, deadline=_deadline(args.deadline), max_handins=args.max_handins,
+                             max_bytes=args.max_bytes)
+    for row in lb.handin_lessons():
+        print(f"{row['lesson']}: deadline {row['deadline'] or 'none'}, "
+              f"{row['max_handins']} hand-ins per student")
+
+
+def cmd_grader(args):
+    import threading
+
+    from .grader import Grader, grade_handin, load_function
+    if args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    lb = Leaderboard(_db(args))
+    lb.comp
+    lb.ensure_handin_tables()
+    grade = load_function(args.grade_function) if args.grade_function else grade_handin
+    if args.lease_seconds <= 0:
+        raise ValueError(f"--lease-seconds must be positive, got {args.lease_seconds}")
+    lease = timedelta(seconds=args.lease_seconds)
+    graders = [Grader(lb, args.root, grade=grade, lease=lease) for _ in range(args.threads)]
+    if args.until_empty:
+        n = 0
+        while graders[0].run_once():
+            n += 1
+        print(f"{n} hand-ins graded; the queue is empty")
+        return
+    stop = threading.Event()
+    threads = [threading.Thread(target=g.run, args=(stop, args.poll), daemon=True)
+               for g in graders]
+    for t in threads:
+        t.start()
+    print(f"grading hand-ins from {_db(args)} with {args.threads} thread(s); Ctrl-C stops "
+          "(a hand-in being graded is taken again by the next grader)")
+    try:
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(1.0)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def cmd_handins(args):
+    _write_out(Leaderboard(_db(args)).handin_grades_csv(), args.out, "hand-in grades")
 
 
 def _friendly(command):
@@ -234,6 +292,30 @@ def add_parser(subparsers):
 
     p = sub.add_parser("rescore", parents=[common], help="score every submission again")
     p.set_defaults(func=_friendly(cmd_rescore))
+
+    p = sub.add_parser("handin-lesson", parents=[common],
+                       help="open lessons for hand-in (or change their rules)")
+    p.add_argument("lesson", nargs="+", help="lesson folder names, e.g. 01-artificial-neuron")
+    p.add_argument("--deadline", help="ISO date-time, UTC unless a zone is given (default: none)")
+    p.add_argument("--max-handins", type=int, default=3, help="hand-ins per student (default 3)")
+    p.add_argument("--max-bytes", type=int, default=20_000_000)
+    p.set_defaults(func=_friendly(cmd_handin_lesson))
+
+    p = sub.add_parser("grader", parents=[common], help="grade the queued hand-ins")
+    p.add_argument("--root", default=".", help="the course (its solutions/ folder), default .")
+    p.add_argument("--threads", type=int, default=1,
+                   help="hand-ins graded at once (each in its own sandboxed process)")
+    p.add_argument("--poll", type=float, default=2.0, help="seconds between looks at an empty queue")
+    p.add_argument("--until-empty", action="store_true", help="stop when the queue is empty")
+    p.add_argument("--lease-seconds", type=float, default=600,
+                   help="a claim not renewed for this long is taken by another grader")
+    p.add_argument("--grade-function", help="module:function to grade with instead of the "
+                   "sandbox (same arguments and result as grader.grade_handin)")
+    p.set_defaults(func=_friendly(cmd_grader))
+
+    p = sub.add_parser("handins", parents=[common], help="the hand-ins' gradebook as CSV")
+    p.add_argument("--out")
+    p.set_defaults(func=_friendly(cmd_handins))
     return top
 
 

@@ -1,7 +1,7 @@
-"""The database: one competition per database, its teams, students, submissions, sessions, audit.
+"""The tables: one competition per database, its teams, students, submissions, sessions, audit,
+and the lessons' hand-ins (``HandinLesson``, ``Handin``: the grading queue is the table itself).
 
-SQLite (a file, in WAL mode, fsync on every commit) by default; PostgreSQL when given a URL
-such as ``postgresql://user@host/db``. Times are stored as naive UTC datetimes.
+Times are stored as naive UTC datetimes (engine and transactions: ``database``).
 Secrets are never stored: tokens and session ids are kept as SHA-256 hashes (they are long random
 strings from ``secrets.token_urlsafe``, so a fast hash is enough).
 """
@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String,
-                        Text, create_engine, event)
+                        Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class Upload:
+    """The columns of a file a student sent (a submission, a hand-in): kept exactly as received,
+    with its size and SHA-256."""
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    filename: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)     # the file exactly as received
 
 
 class Competition(Base):
@@ -56,16 +65,11 @@ class Student(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class Submission(Base):
+class Submission(Upload, Base):
     __tablename__ = "submission"
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    filename: Mapped[str] = mapped_column(String(300))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    raw: Mapped[bytes] = mapped_column(LargeBinary)     # the file exactly as received
     status: Mapped[str] = mapped_column(String(10))     # pending | scored | invalid
     errors_json: Mapped[str] = mapped_column(Text, default="[]")
     public_score: Mapped[float | None] = mapped_column(Float)
@@ -93,46 +97,41 @@ class Audit(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class HandinLesson(Base):
+    """A lesson students may hand in, with its rules (set by ``leaderboard handin-lesson``)."""
+    __tablename__ = "handin_lesson"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)   # "01-artificial-neuron"
+    deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    max_handins: Mapped[int] = mapped_column(Integer)                  # per student
+    max_bytes: Mapped[int] = mapped_column(Integer)
+
+
+class Handin(Upload, Base):
+    """One notebook handed in, and its place in the grading queue.
+
+    ``status``: queued (waiting for a grader) -> grading (claimed by ``claimed_by`` until
+    ``lease_until``; a grader that dies lets its lease run out and another takes the job again)
+    -> graded (score, feedback) or failed (``problem`` says why, e.g. not a notebook)."""
+    __tablename__ = "handin"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"))
+    lesson: Mapped[str] = mapped_column(ForeignKey("handin_lesson.name"))
+    request_key: Mapped[str | None] = mapped_column(String(64))   # the client's, for retries
+    status: Mapped[str] = mapped_column(String(10))     # queued | grading | graded | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float | None] = mapped_column(Float)
+    cells_json: Mapped[str] = mapped_column(Text, default="[]")       # per graded cell
+    feedback_html: Mapped[str] = mapped_column(Text, default="")      # without hidden tests
+    problem: Mapped[str] = mapped_column(Text, default="")
+    graded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_handin_student_lesson", "student_id", "lesson"),
+                      Index("ix_handin_request", "student_id", "request_key", unique=True),
+                      Index("ix_handin_queue", "status", "id"))
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def database_url(db: str) -> str:
-    """A SQLAlchemy URL from a URL or a plain file path (a path means SQLite)."""
-    if "://" not in db:
-        return f"sqlite:///{Path(db).expanduser().resolve()}"
-    if db.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + db.split("://", 1)[1]
-    return db
-
-
-def make_engine(db: str):
-    url = database_url(db)
-    if not url.startswith("sqlite"):
-        # No ping before every checkout: it cost a round trip per query (about 1 ms of server
-        # CPU per submission, the difference for the p99 goal). If PostgreSQL restarts, the
-        # request that meets a dead connection fails with an error (nothing was accepted, so
-        # nothing is lost; the student submits again) and SQLAlchemy then renews the whole pool.
-        return create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=False)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                           pool_size=20, max_overflow=30)
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_settings(dbapi_connection, _record):
-        # let SQLAlchemy, not the sqlite3 module, decide where transactions begin
-        dbapi_connection.isolation_level = None
-        cur = dbapi_connection.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")      # readers never wait for the writer
-        cur.execute("PRAGMA synchronous=FULL")      # a commit is on disk when it returns
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _sqlite_begin(conn):
-        # a writer takes the write lock at once (IMMEDIATE): a plain BEGIN would let another
-        # process write between this transaction's reads and its writes, and then fail
-        writer = conn.get_execution_options().get("writer", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
-
-    return engine

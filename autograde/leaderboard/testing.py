@@ -1,5 +1,5 @@
 """Helpers for the tests and the benchmark: a synthetic competition, a server in a subprocess,
-and a throwaway PostgreSQL server (Debian's ``postgresql`` binaries, run as the ``postgres``
+a hand-in grader in a subprocess with a stand-in grading function, and a throwaway PostgreSQL server (Debian's ``postgresql`` binaries, run as the ``postgres``
 user when we are root, since PostgreSQL refuses to run as root).
 """
 from __future__ import annotations
@@ -42,16 +42,40 @@ def submission_bytes(ids, preds, header="track,genre_id"):
     return (header + "\n" + "".join(f"{i},{p}\n" for i, p in zip(ids, preds))).encode()
 
 
-class ServerProcess:
+class _ProcessGroup:
+    """A subprocess in its own process group (``start_new_session``): see kill()."""
+    proc = None
+
+    def kill(self):
+        """SIGKILL to the process and every process it started: no chance to clean up, like a
+        power cut of the machine."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class ServerProcess(_ProcessGroup):
     """``python -m autograde.leaderboard serve`` in a subprocess on a free loopback port
     (``workers``: its ``--workers``; None leaves the default)."""
 
     def __init__(self, db, port=None, workers=None):
         self.db, self.port, self.workers = db, port or free_port(), workers
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = None
 
-    def start(self, timeout=30):
+    def start(self, timeout=120):       # a loaded 2-core machine: a worker may take ~50 s
         workers = ["--workers", str(self.workers)] if self.workers else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograde.leaderboard", "serve", "--db", self.db,
@@ -70,25 +94,47 @@ class ServerProcess:
         self.stop()
         raise RuntimeError("server did not start in time")
 
-    def kill(self):
-        """SIGKILL to the server and its worker processes: no chance to clean up, like a power
-        cut of the machine."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def notebook_bytes(score=1.0, sleep=0.0, text=""):
+    """A small notebook for the queue's tests: ``fake_grade`` gives it ``score`` out of 2 after
+    ``sleep`` seconds; ``text`` makes notebooks distinct."""
+    import json
+    nb = {"cells": [{"cell_type": "code", "source": f"# {text}", "metadata": {}, "outputs": [],
+                     "execution_count": None}],
+          "metadata": {"fake_grade": {"score": score, "sleep": sleep}},
+          "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(nb).encode()
 
-    def __enter__(self):
-        return self.start()
 
-    def __exit__(self, *exc):
-        self.stop()
+def fake_grade(root, lesson, notebook, student):
+    """A stand-in for ``grader.grade_handin`` (no kernel, no sandbox): reads the score and the
+    time to take from the notebook's metadata (``notebook_bytes``)."""
+    import json
+    meta = json.loads(Path(notebook).read_text())["metadata"]["fake_grade"]
+    time.sleep(meta["sleep"])
+    return {"graded": True, "score": meta["score"], "max_score": 2.0,
+            "cells": [{"name": "ex-tests", "score": meta["score"], "max": 2.0,
+                       "passed": meta["score"] >= 2, "message": "" if meta["score"] >= 2
+                       else "AssertionError: expected 2"}],
+            "feedback_html": f"<p>{student}: {meta['score']}</p>", "problem": ""}
+
+
+class GraderProcess(_ProcessGroup):
+    """``python -m autograde.leaderboard grader`` in a subprocess, by default with the stand-in
+    grading function ``fake_grade``."""
+
+    def __init__(self, db, root=".", grade_function="autograde.leaderboard.testing:fake_grade",
+                 lease_seconds=600, threads=1):
+        self.cmd = [sys.executable, "-m", "autograde.leaderboard", "grader", "--db", db,
+                    "--root", str(root), "--lease-seconds", str(lease_seconds), "--poll", "0.2",
+                    "--threads", str(threads)]
+        if grade_function:
+            self.cmd += ["--grade-function", grade_function]
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        return self
 
 
 def postgres_bindir():
@@ -174,3 +220,23 @@ class PostgresServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def kill_during_burst(server, client, n_clients, accepted, stop, at_least, timeout=60.0):
+    """Crash test: ``n_clients`` threads run ``client(k)`` against a started ``server`` until
+    ``accepted`` holds ``at_least`` entries, then the server is SIGKILLed mid-burst and the
+    clients are told to ``stop``. The caller restarts the server and checks what was stored."""
+    import threading
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(n_clients)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    while len(accepted) < at_least and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.kill()  # in the middle of the burst
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(accepted) >= at_least, f"only {len(accepted)} accepted before the kill"
+

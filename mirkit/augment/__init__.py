@@ -1,4 +1,6 @@
-"""mirkit.augment: label-preserving data augmentation (Lesson 08).
+"""mirkit.augment: label-preserving data augmentation.
+
+Lesson: lessons/08-data-augmentation.
 
 Plain functions on waveforms of shape (T,) in :mod:`.transforms` (gain, time shift, pitch
 shift, time stretch, biquad EQ, compression, degradation, noise at a target SNR, reverb),

@@ -1,4 +1,6 @@
-"""Biquad filter design, after R. Bristow-Johnson's "Audio EQ Cookbook" (Lesson 08).
+"""Biquad filter design, after R. Bristow-Johnson's "Audio EQ Cookbook".
+
+Lesson: lessons/08-data-augmentation.
 
 A biquad is the second-order recursive filter
 
@@ -22,7 +24,12 @@ KINDS = ("peak", "lowshelf", "highshelf", "lowpass", "highpass")
 
 
 def biquad(kind, f0, sr, q=0.707, gain_db=0.0):
-    """Return ``(b, a)``, each of shape (3,), for one cookbook biquad."""
+    """Return ``(b, a)``, each of shape (3,), for one cookbook biquad (formulas in the module docstring).
+
+    kind: one of ``KINDS``; f0: centre or corner frequency in Hz, 0 < f0 < sr/2; q: quality
+    factor (bandwidth; 0.707 is the flattest pass/shelf); gain_db: for peak and shelves.
+    A peak filter has exactly ``gain_db`` at f0 and 0 dB far from it.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown biquad kind {kind!r}; choose one of {KINDS}")
     if not 0 < f0 < sr / 2:
@@ -54,11 +61,11 @@ def biquad(kind, f0, sr, q=0.707, gain_db=0.0):
 
 
 def frequency_response_db(b, a, freqs, sr):
-    """Magnitude response 20 log10 |H(e^{j 2 pi f / sr})| at the given frequencies (Hz)."""
+    """Magnitude response 20 log10 |H(e^{j 2 pi f / sr})| at the given frequencies (Hz), shape (len(freqs),)."""
     _, h = signal.freqz(b, a, worN=np.asarray(freqs, dtype=np.float64), fs=sr)
     return 20 * np.log10(np.abs(h) + 1e-20)
 
 
 def butter_lowpass(cutoff, sr, order=6):
-    """Butterworth low-pass as second-order sections (stable at high orders)."""
+    """Butterworth low-pass as second-order sections (stable at high orders), for ``scipy.signal.sosfilt``."""
     return signal.butter(order, cutoff, btype="low", fs=sr, output="sos")

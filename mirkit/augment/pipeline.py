@@ -1,4 +1,6 @@
-"""Random, seeded, composable augmentation pipelines (Lesson 08).
+"""Random, seeded, composable augmentation pipelines.
+
+Lesson: lessons/08-data-augmentation.
 
 A *random transform* draws its parameters from a range, then calls a plain function of
 :mod:`mirkit.augment.transforms`::
@@ -10,6 +12,10 @@ A *random transform* draws its parameters from a range, then calls a plain funct
 Every transform has a probability ``p`` of being applied. ``Compose`` applies them in order;
 ``OneOf`` applies a single one chosen at random. Outputs are finite and, unless
 ``limit=False``, scaled back into [-1, 1] if they overshoot.
+
+The order of the random draws is part of the contract (a lesson exercise reproduces it): for
+each transform in turn, one ``u = rng.random()``; if ``u < p`` the transform's ``apply`` draws
+its own parameters from the same ``rng``, else it is skipped (and draws nothing more).
 """
 import numpy as np
 
@@ -17,7 +23,12 @@ from . import transforms as T
 
 
 class RandomTransform:
-    """Base class: ``__call__(y, sr, rng)`` applies ``apply`` with probability ``p``."""
+    """Base class: ``__call__(y, sr, rng)`` applies ``apply`` with probability ``p``.
+
+    y: (T,) -> (T,) for every subclass (TimeStretch keeps the length by default). Subclasses
+    implement ``apply(y, sr, rng)``: draw the parameters, call a function of
+    :mod:`mirkit.augment.transforms`. Lesson: lessons/08-data-augmentation.
+    """
 
     def __init__(self, p=1.0):
         if not 0.0 <= p <= 1.0:
@@ -43,6 +54,8 @@ def _uniform(rng, lo_hi):
 
 
 class Gain(RandomTransform):
+    """Gain by a uniform draw in ``db`` (dB): :func:`~mirkit.augment.transforms.gain`."""
+
     def __init__(self, db=(-6.0, 6.0), p=1.0):
         super().__init__(p)
         self.db = db
@@ -105,6 +118,8 @@ class EQ(RandomTransform):
 
 
 class Compress(RandomTransform):
+    """Compression with a threshold and a ratio drawn uniformly, then make-up gain to the input's RMS."""
+
     def __init__(self, threshold_db=(-30.0, -10.0), ratio=(2.0, 8.0), p=1.0):
         super().__init__(p)
         self.threshold_db, self.ratio = threshold_db, ratio
@@ -135,6 +150,8 @@ class Degrade(RandomTransform):
 
 
 class Noise(RandomTransform):
+    """Noise at an SNR drawn uniformly in ``snr_db`` (dB), colour drawn among ``colors``."""
+
     def __init__(self, snr_db=(10.0, 40.0), colors=("white", "pink", "brown"), p=1.0):
         super().__init__(p)
         self.snr_db, self.colors = snr_db, colors
@@ -144,6 +161,8 @@ class Noise(RandomTransform):
 
 
 class Reverb(RandomTransform):
+    """Reverb in a synthetic room: RT60 (s) and wet fraction drawn uniformly."""
+
     def __init__(self, rt60=(0.2, 1.5), wet=(0.1, 0.5), p=1.0):
         super().__init__(p)
         self.rt60, self.wet = rt60, wet
@@ -161,19 +180,28 @@ def _limit(y):
 class Compose:
     """Apply transforms in order. ``seed`` sets the stream of draws; ``seed=`` at call time overrides it.
 
-    ``seed=None`` means seed 0, so that a notebook run twice augments the same way.
+    ``seed=None`` means seed 0, so that a notebook run twice augments the same way. ``rng=``
+    at call time uses that generator instead. transforms: :class:`RandomTransform` objects
+    (anything with a probability ``p`` and ``apply(y, sr, rng)``). Shapes: (T,) -> (T,),
+    scaled by 1 / max|y| at the end if the peak exceeds 1 (unless ``limit=False``). After a call,
+    ``last_applied`` lists the transforms that were applied (the others lost their draw).
+    Lesson: lessons/08-data-augmentation.
     """
 
     def __init__(self, transforms, seed=None, limit=True):
         self.transforms = list(transforms)
         self.rng = np.random.default_rng(0 if seed is None else seed)
         self.limit = limit
+        self.last_applied = []
 
     def __call__(self, y, sr, seed=None, rng=None):
         rng = rng if rng is not None else (np.random.default_rng(seed) if seed is not None else self.rng)
         y = T._as_wave(y)
+        self.last_applied = []
         for t in self.transforms:
-            y = t(y, sr, rng)
+            if rng.random() < t.p:  # the same draw as RandomTransform.__call__
+                y = t.apply(y, sr, rng)
+                self.last_applied.append(t)
         return _limit(y) if self.limit else y
 
     def __repr__(self):
@@ -192,7 +220,7 @@ class OneOf(RandomTransform):
 
 
 def default_pipeline(seed=None):
-    """A reasonable genre-preserving pipeline to start from in Lesson 08."""
+    """A reasonable genre-preserving pipeline to start from (lessons/08-data-augmentation)."""
     return Compose([
         TimeShift(1.0, p=0.5),
         Gain((-6, 6), p=0.5),

@@ -1,4 +1,4 @@
-"""Take part in the class genre challenge (lesson 10) from Python or from the command line.
+"""Take part in the class genre challenge (lessons/10-genre-challenge) from Python or from the command line.
 
     from mirkit.challenge import Client, write_submission
     client = Client()                                   # URL and token from the environment
@@ -6,7 +6,14 @@
     client.submit("preds.csv")                         # -> your public score
     client.submissions()                                # your team's history
 
-or ``python -m mirkit.challenge submit preds.csv``. The server address and your token come from
+or ``python -m mirkit.challenge submit preds.csv``.
+
+Handing in a lesson notebook, with a grade back (same server, same token)::
+
+    python -m mirkit.challenge handin lessons/01-artificial-neuron/01-artificial-neuron.ipynb
+
+or ``Client().handin(path)`` (waits for the grade and returns it), or ``handin_button()`` in the
+last cell of a lesson. The server address and your token come from
 the arguments ``url=``/``token=`` (``--url``/``--token``), else from the environment variables
 MIRKIT_CHALLENGE_URL and MIRKIT_CHALLENGE_TOKEN. Every failure raises ``ChallengeError`` with a
 message that says what to do.
@@ -14,7 +21,10 @@ message that says what to do.
 from __future__ import annotations
 
 import csv
+import json
 import os
+import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -101,19 +111,26 @@ class Client:
                                  "e.g. http://192.168.1.10:8000")
         self.http = http or httpx.Client(base_url=self.url, timeout=timeout)
 
-    def _request(self, method, path, auth=True, **kw):
+    def _request(self, method, path, auth=True, retries=0, **kw):
+        """``retries``: times to try again, 1, 2, 4... s apart, when the server cannot be
+        reached (only for requests that are safe to repeat)."""
         headers = {}
         if auth:
             if not self.token:
                 raise ChallengeError(f"No token: pass token=... (--token) or set {TOKEN_VAR} "
                                      "to the token your instructor gave you.")
             headers["Authorization"] = f"Bearer {self.token}"
-        try:
-            resp = self.http.request(method, path, headers=headers, **kw)
-        except httpx.TransportError as exc:
-            raise ChallengeError(f"Cannot reach the leaderboard at {self.url or 'the server'} "
-                                 f"({type(exc).__name__}: {exc}). Check the address ({URL_VAR} or "
-                                 "--url), your network, and that the server is running.") from None
+        for attempt in range(retries + 1):
+            try:
+                resp = self.http.request(method, path, headers=headers, **kw)
+                break
+            except httpx.TransportError as exc:
+                if attempt == retries:
+                    raise ChallengeError(
+                        f"Cannot reach the leaderboard at {self.url or 'the server'} "
+                        f"({type(exc).__name__}: {exc}). Check the address ({URL_VAR} or "
+                        "--url), your network, and that the server is running.") from None
+                time.sleep(2 ** attempt)
         try:
             body = resp.json()
         except ValueError:
@@ -178,7 +195,77 @@ class Client:
     def leaderboard(self):
         return self._request("GET", "/api/leaderboard", auth=False)
 
+    # ------------------------------------------------------------------ lesson hand-ins
+    def handin_lessons(self):
+        """The lessons open for hand-in: name, deadline, hand-ins allowed per student."""
+        return self._request("GET", "/api/handin/lessons", auth=False)["lessons"]
+
+    def handin(self, path, lesson=None, wait=True, timeout=900.0, poll=2.0, on_wait=None):
+        """Hand in a lesson notebook; returns the hand-in (id, status, and once graded: score,
+        max_score, cells with each exercise's points and message).
+
+        lesson: the lesson's folder name; by default the notebook's file name without .ipynb.
+        wait: poll until the grade is back (or ``timeout`` seconds), calling ``on_wait(handin)``
+        at each poll; False returns at once with status 'queued'. If the connection breaks,
+        the upload is sent again with the same key: the server records it once."""
+        path = Path(path)
+        if not path.is_file():
+            raise ChallengeError(f"No file {path}: give the path of your lesson notebook (.ipynb).")
+        raw = path.read_bytes()
+        try:
+            nb = json.loads(raw.decode("utf-8-sig"))
+            ok = isinstance(nb, dict) and isinstance(nb.get("cells"), list)
+        except (UnicodeDecodeError, ValueError):
+            ok = False
+        if not ok:
+            raise ChallengeError(f"{path} is not a Jupyter notebook: hand in the .ipynb file "
+                                 "itself, saved from JupyterLab.")
+        lesson = lesson or path.stem
+        data = {"lesson": lesson, "key": uuid.uuid4().hex}
+        files = {"file": (path.name, raw, "application/x-ipynb+json")}
+        handin = self._request("POST", "/api/handins", data=data, files=files,
+                               retries=3)["handin"]
+        if not wait:
+            return handin
+        stop = time.monotonic() + timeout
+        while handin["status"] in ("queued", "grading") and time.monotonic() < stop:
+            if on_wait:
+                on_wait(handin)
+            time.sleep(poll)
+            handin = self._request("GET", f"/api/handins/{handin['id']}", retries=3)["handin"]
+        return handin
+
+    def handins(self, lesson=None):
+        """Your hand-ins, newest first, with their grades."""
+        params = {"lesson": lesson} if lesson else None
+        return self._request("GET", "/api/handins", params=params)["handins"]
+
 
 def submit(path, url=None, token=None):
     """Send ``path`` to the leaderboard: ``mirkit.challenge.submit("preds.csv")``."""
     return Client(url, token).submit(path)
+
+
+def handin(path, lesson=None, url=None, token=None, wait=True):
+    """Hand in a lesson notebook and wait for its grade: ``mirkit.challenge.handin("01-....ipynb")``."""
+    return Client(url, token).handin(path, lesson=lesson, wait=wait)
+
+
+def describe_grade(h):
+    """A hand-in's outcome in words, one line per exercise (the CLI and the button print it)."""
+    if h["status"] in ("queued", "grading"):
+        return (f"hand-in #{h['id']} of {h['lesson']} is {h['status']}: the grade is not back "
+                "yet (`python -m mirkit.challenge handins` shows it later)")
+    if h["status"] == "failed":
+        return f"hand-in #{h['id']} of {h['lesson']} could not be graded: {h['problem']}"
+    lines = [f"hand-in #{h['id']} of {h['lesson']}: {h['score']:g} / {h['max_score']:g} points"]
+    for c in h["cells"]:
+        mark = "✓" if c["passed"] else "✗"
+        lines.append(f"  {mark} {c['name']}: {c['score']:g} / {c['max']:g}"
+                     + (f"  {c['message']}" if c["message"] and not c["passed"] else ""))
+    if h["problem"]:
+        lines.append(f"  note: {h['problem']}")
+    return "\n".join(lines)
+
+
+from .button import handin_button  # noqa: E402  (uses Client, defined above)

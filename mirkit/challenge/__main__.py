@@ -4,13 +4,15 @@
     python -m mirkit.challenge list
     python -m mirkit.challenge select 12        (unselect 12)
     python -m mirkit.challenge info | leaderboard
+    python -m mirkit.challenge handin lessons/01-.../01-....ipynb    (then waits for the grade)
+    python -m mirkit.challenge handins               your hand-ins and their grades
 
 --url and --token, else MIRKIT_CHALLENGE_URL and MIRKIT_CHALLENGE_TOKEN.
 """
 import argparse
 import sys
 
-from . import ChallengeError, Client
+from . import ChallengeError, Client, describe_grade
 
 
 def _score(v):
@@ -31,6 +33,13 @@ def main(argv=None):
         sub.add_parser(name, help=f"{name} a final submission").add_argument("id", type=int)
     sub.add_parser("info", help="the competition's rules and file format")
     sub.add_parser("leaderboard", help="the public leaderboard")
+    p = sub.add_parser("handin", help="hand in a lesson notebook and wait for its grade")
+    p.add_argument("notebook")
+    p.add_argument("--lesson", help="the lesson's folder name (default: the notebook's name)")
+    p.add_argument("--no-wait", action="store_true", help="return once it is queued")
+    p.add_argument("--timeout", type=float, default=900, help="seconds to wait for the grade")
+    p = sub.add_parser("handins", help="your hand-ins and their grades")
+    p.add_argument("--lesson")
     args = parser.parse_args(argv)
     try:
         client = Client(args.url, args.token)
@@ -49,6 +58,17 @@ def main(argv=None):
         elif args.command in ("select", "unselect"):
             client.select(args.id, args.command == "select")
             print(f"submission #{args.id} {args.command}ed")
+        elif args.command == "handin":
+            print(f"handing in {args.notebook} (save it first: the file on disk is sent)")
+            h = client.handin(args.notebook, lesson=args.lesson, wait=not args.no_wait,
+                              timeout=args.timeout)
+            print(describe_grade(h))
+        elif args.command == "handins":
+            for h in client.handins(args.lesson):
+                score = (f"{h['score']:g}/{h['max_score']:g}" if h["status"] == "graded"
+                         else "-")
+                print(f"#{h['id']:<5} {h['created_at'][:19]}  {h['lesson']:<32} "
+                      f"{h['status']:<8} {score}")
         elif args.command == "info":
             for k, v in client.competition().items():
                 print(f"{k}: {v}")

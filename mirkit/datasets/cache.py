@@ -21,6 +21,7 @@ no half-made preset behind.
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 
 DATA_ENV = "MIRKIT_DATA"
 # Bump when the generator's output changes (music, production, splits, annotations).
-DATASET_VERSION = 1
+DATASET_VERSION = 3
 _COMPLETE = ".complete"
 
 
@@ -49,6 +50,15 @@ def preset_folder(preset: str = "small", seed: int = 0, root: str | os.PathLike 
     return root / f"synth-{preset}-seed{seed}-v{DATASET_VERSION}"
 
 
+def _wait_for(lock, folder: Path) -> None:
+    """Take the generation lock; the others wait here (and say so) while one process generates."""
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"waiting: another process is generating {folder} ...", flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+
+
 def preset_path(preset: str = "small", seed: int = 0, root: str | os.PathLike | None = None,
                 n_jobs: int | None = None) -> Path:
     """The folder of a generated preset, generated first if it is not there yet.
@@ -63,28 +73,62 @@ def preset_path(preset: str = "small", seed: int = 0, root: str | os.PathLike | 
     folder = preset_folder(preset, seed, root)
     if (folder / _COMPLETE).exists():
         return folder
+    if _called_while_a_worker_imports_main():
+        raise RuntimeError(
+            f"preset_path({preset!r}) was called at the top level of a script that a worker process "
+            "is importing again (multiprocessing's 'spawn' start method runs the main script anew in "
+            "every worker, and the generator's workers are spawned): the worker would wait forever "
+            "for the preset its parent is generating. Put the script's code under "
+            "`if __name__ == \"__main__\":`, or generate the preset first.")
+    how = (f"`python -m mirkit.datasets synth --preset {preset} --seed {seed} --out DIR`, then set "
+           f"{DATA_ENV} to DIR's parent, or unset {DATA_ENV}")
+    return build_once(folder, lambda tmp: generate(tmp, preset, seed, n_jobs),
+                      f"the {preset!r} preset (seed {seed})", how)
+
+
+def build_once(folder: Path, make, what: str, how: str = "") -> Path:
+    """``folder``, made by ``make(tmp)`` the first time, once per machine, whoever asks at once.
+
+    One process makes it, under a lock file next to it, into a temporary folder renamed into
+    place only when complete (marked by a ``.complete`` file); the others wait, then reuse it.
+    what: names the thing in messages; how: how to make it by hand if ``folder`` is not writable.
+    """
+    folder = Path(folder)
+    if (folder / _COMPLETE).exists():
+        return folder
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         lock = open(folder.parent / f".{folder.name}.lock", "w")
     except OSError as exc:
-        raise RuntimeError(
-            f"the {preset!r} preset (seed {seed}) is not at {folder} and that folder cannot be "
-            f"created ({exc}). Generate it where you can write: "
-            f"`python -m mirkit.datasets synth --preset {preset} --seed {seed} --out DIR`, "
-            f"then set {DATA_ENV} to DIR's parent, or unset {DATA_ENV}.") from exc
+        raise RuntimeError(f"{what} is not at {folder} and that folder cannot be created ({exc})"
+                           + (f". Make it where you can write: {how}." if how else ".")) from exc
     with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait here while one process generates
+        _wait_for(lock, folder)
         if (folder / _COMPLETE).exists():
             return folder
         if folder.exists():  # left by an older layout or a crash before the rename: remake it
             shutil.rmtree(folder)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         try:
-            print(f"Generating the {preset!r} preset (seed {seed}) once in {folder} ...", flush=True)
-            generate(tmp, preset, seed, n_jobs)
-            (tmp / _COMPLETE).write_text(f"preset={preset} seed={seed} version={DATASET_VERSION}\n")
-            os.replace(tmp, folder)
+            print(f"Generating {what} once in {folder} ...", flush=True)
+            make(tmp)
+            (tmp / _COMPLETE).write_text(f"{what}, dataset version {DATASET_VERSION}\n")
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700: the grader's sandbox user must read it
+            try:
+                os.replace(tmp, folder)
+            except OSError:  # made meanwhile by a process that did not take the lock (a CLI run)
+                if not (folder / _COMPLETE).exists():
+                    raise
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def _called_while_a_worker_imports_main():
+    """True in a spawned worker that is still importing its parent's main script.
+
+    multiprocessing sets ``_inheriting`` on the current process while a spawned child prepares
+    itself (it is what makes ``Process.start()`` refuse to run during that phase).
+    """
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))

@@ -356,6 +356,9 @@ NEIGHBOURS = {
     "rock": ("metal", "country", "pop", "blues"),
 }
 BORROW = 0.15  # probability that one habit of an artist comes from a neighbouring genre
+# instruments and drum kits are borrowed more often than rhythms and forms: a genre is told by
+# what is played more than by the sound of it (timbre statistics alone should not suffice)
+SOUND_BORROW = 0.25
 
 
 @dataclass
@@ -387,7 +390,11 @@ class Artist:
 
 
 def draw_artist(genre, artist_id, rng, borrow=BORROW):
-    """Draw an artist's style from ``genre``'s habits (each habit borrowed with prob. ``borrow``)."""
+    """Draw an artist's style from ``genre``'s habits.
+
+    Each habit comes from a neighbouring genre with probability ``borrow`` (instruments and drum
+    kits: ``SOUND_BORROW``, scaled the same way when ``borrow`` is changed).
+    """
     from .production import draw_production
 
     if genre not in STYLES:
@@ -396,7 +403,8 @@ def draw_artist(genre, artist_id, rng, borrow=BORROW):
 
     def habit(name):
         # the first options of each list are the most typical: weights 1, 1/2^1.3, 1/3^1.3, ...
-        src = STYLES[rng.choice(NEIGHBOURS[genre])] if rng.random() < borrow else S
+        p = SOUND_BORROW * borrow / BORROW if name.endswith("_prog") or name == "kits" else borrow
+        src = STYLES[rng.choice(NEIGHBOURS[genre])] if rng.random() < p else S
         w = 1.0 / np.arange(1, len(src[name]) + 1) ** 1.3
         return src[name][rng.choice(len(w), p=w / w.sum())]
 
@@ -421,7 +429,10 @@ def draw_artist(genre, artist_id, rng, borrow=BORROW):
 
 
 def arrange(artist, rng, duration):
-    """Compose one track of ``artist``: a :class:`mirkit.datasets.music.Score` at least ``duration`` s long."""
+    """Compose one track of ``artist``: a :class:`mirkit.datasets.music.Score` at least ``duration`` s long.
+
+    ``score.chords`` lists the harmony bar by bar: ``(start_beat, end_beat, root_pc, quality)``.
+    """
     tempo = artist.tempo * rng.uniform(0.95, 1.05)
     bpb = artist.meter
     score = M.Score(tempo, artist.swing, bpb, artist.humanize, rng, artist.swing_unit)
@@ -460,4 +471,6 @@ def arrange(artist, rng, duration):
         if "pad" in artist.programs:
             play_comp(score, "sustain", b * bpb, root_pc, quality, rng, bpb, part="pad")
     play_melody(score, artist.lead, key, mode_scale, n_bars, chords, rng, bpb)
+    # the harmony as played, one chord per bar, in beats: the ground truth of the chord annotations
+    score.chords = [(b * bpb, (b + 1) * bpb, root_pc, quality) for b, (root_pc, quality) in enumerate(chords[:n_bars])]
     return score

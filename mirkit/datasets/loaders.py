@@ -47,6 +47,7 @@ class Track:
     label: str
     artist: str = None
     splits: dict = field(default_factory=dict)  # split name -> "train" / "valid" / "test"
+    instruments: tuple = None  # instrument families heard (synthetic sets only), see .annotations
 
 
 def read_audio(path, sr=22050, duration=None, offset=0.0):
@@ -221,8 +222,10 @@ def _scan_synth(root):
     with open(root / "manifest.csv", newline="") as f:
         for row in csv.DictReader(f):
             splits = {"artist": row.get("split"), "random": row.get("random_split")}
+            inst = row.get("instruments")
             tracks.append(Track(row["track_id"], root / row["path"], row["genre"], row.get("artist"),
-                                {k: v for k, v in splits.items() if v}))
+                                {k: v for k, v in splits.items() if v},
+                                None if inst is None else tuple(x for x in inst.split(";") if x)))
     return tracks, [g for g in GENRES if any(t.label == g for t in tracks)]
 
 

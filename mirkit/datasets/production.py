@@ -3,7 +3,7 @@
 GTZAN mixes 1950s mono blues with 2000s hip-hop masters, radio rips and tapes: bandwidth,
 noise, reverb, compression and loudness vary between recordings far more than inside one
 artist's records. We draw these settings per artist, so a classifier can learn an artist's
-sound -- and score too well on a random split, which is the leakage lesson (Lesson 07).
+sound -- and score too well on a random split, which is the leakage lesson (``lessons/07-classical-mir``).
 """
 import numpy as np
 

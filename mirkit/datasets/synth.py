@@ -3,10 +3,14 @@
 Layout written under ``out`` (GTZAN's, plus what GTZAN lacks)::
 
     genres/<genre>/<genre>.000NN.wav   22050 Hz, mono, 16-bit
-    manifest.csv                       track_id,path,genre,artist,duration,seed,split,random_split
+    manifest.csv                       track_id,path,genre,artist,duration,seed,split,random_split,instruments
     splits/artist/{train,valid,test}.txt   artist-disjoint (like the "fault-filtered" GTZAN split)
-    splits/random/{train,valid,test}.txt   random, stratified by genre (leaks artists: Lesson 07)
+    splits/random/{train,valid,test}.txt   random, stratified by genre (leaks artists: lessons/07-classical-mir)
+    annotations/chords/<track_id>.lab  the chords played (start end label, Harte maj/min + N)
     artists.json                       every artist's style, for the curious
+
+``instruments`` lists the instrument families heard in the clip (``;``-separated, see
+:mod:`.annotations`).
 
 Determinism: each track's random generator is seeded from (seed, genre, index) and each
 artist's from (seed, genre, artist number), so a file does not depend on how the work is
@@ -16,11 +20,13 @@ import csv
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
+from .annotations import chord_segments, instruments_present, write_lab
 from .genres import GENRES, Artist, arrange, draw_artist
 from .production import produce
 from .render import render
@@ -30,7 +36,9 @@ PRESETS = {
     # tracks per genre, seconds per track, tracks per artist drawn in [lo, hi]
     "tiny": dict(tracks=6, duration=3.0, per_artist=(2, 2)),
     "small": dict(tracks=30, duration=10.0, per_artist=(3, 8)),
-    "full": dict(tracks=100, duration=30.0, per_artist=(3, 16)),
+    # full: about 20 artists per genre, so that which artists land in the test part moves the
+    # accuracy little from one seed to the next (bench/calibration.md)
+    "full": dict(tracks=100, duration=30.0, per_artist=(2, 8)),
 }
 SPLIT_FRACTIONS = {"train": 0.5, "valid": 0.2, "test": 0.3}  # close to fault-filtered 443/197/290
 
@@ -74,39 +82,53 @@ def plan(seed, cfg, genres=GENRES, prefix="", borrow=None):
     return tasks
 
 
-def synthesize_track(artist, seed, duration, sr=SR):
-    """Compose, render and produce one track: returns a float64 waveform of shape (duration * sr,)."""
+def synthesize_track(artist, seed, duration, sr=SR, annotations=False):
+    """Compose, render and produce one track: a float64 waveform of shape (duration * sr,).
+
+    With ``annotations=True`` returns ``(y, {"chords": [(start_s, end_s, label)], "instruments":
+    [family, ...]})``: what was played, in the rendered clip's time (see :mod:`.annotations`).
+    """
     if isinstance(artist, dict):
         artist = Artist(**artist)
     rng = np.random.default_rng(seed)
     score = arrange(artist, rng, duration)
     roles = list(score.parts)
     volumes = {i: artist.volumes.get(r, 100) for i, r in enumerate(roles)}
-    dry = render(score.to_midi(), sr=sr, duration=duration, volumes=volumes)
-    return produce(dry, sr, artist.production, rng)
+    pm = score.to_midi()
+    dry = render(pm, sr=sr, duration=duration, volumes=volumes)
+    y = produce(dry, sr, artist.production, rng)
+    if annotations:
+        return y, dict(chords=chord_segments(score, duration), instruments=instruments_present(pm, duration))
+    return y
 
 
 def _work(task):
     import soundfile as sf
 
-    y = synthesize_track(task["artist"], task["seed"], task["duration"])
+    y, ann = synthesize_track(task["artist"], task["seed"], task["duration"], annotations=True)
     Path(task["path"]).parent.mkdir(parents=True, exist_ok=True)
     sf.write(task["path"], y, SR, subtype="PCM_16")
-    return task["track_id"]
+    if task.get("chords"):
+        write_lab(task["chords"], ann["chords"])
+    return ann["instruments"]
 
 
 def _run(tasks, n_jobs, desc):
+    """Render every task; returns each track's instrument families, in task order."""
     from tqdm.auto import tqdm
 
     n_jobs = n_jobs or os.cpu_count() or 1
     if n_jobs == 1:
-        for t in tqdm(tasks, desc=desc, unit="track"):
-            _work(t)
-        return
+        return [_work(t) for t in tqdm(tasks, desc=desc, unit="track")]
     # spawn, not fork: safe when the parent already holds TensorFlow or Jupyter threads
-    with ProcessPoolExecutor(n_jobs, mp_context=get_context("spawn")) as pool:
-        for _ in tqdm(pool.map(_work, tasks, chunksize=4), total=len(tasks), desc=desc, unit="track"):
-            pass
+    try:
+        with ProcessPoolExecutor(n_jobs, mp_context=get_context("spawn")) as pool:
+            return list(tqdm(pool.map(_work, tasks, chunksize=4), total=len(tasks), desc=desc, unit="track"))
+    except BrokenProcessPool as exc:
+        raise RuntimeError(
+            "a worker process generating the dataset died (see its error above). If you run a script, "
+            "put its code under `if __name__ == \"__main__\":` (each worker imports the script again), "
+            "or generate with one process: n_jobs=1 / --jobs 1.") from exc
 
 
 def artist_split(track_artists, track_genres, seed, fractions=SPLIT_FRACTIONS):
@@ -134,7 +156,7 @@ def artist_split(track_artists, track_genres, seed, fractions=SPLIT_FRACTIONS):
 
 
 def random_split(track_genres, seed, fractions=SPLIT_FRACTIONS):
-    """Stratified random split of tracks (ignores artists: the leaky one)."""
+    """Stratified random split of tracks (ignores artists: the leaky one, ``lessons/07-classical-mir``)."""
     rng = np.random.default_rng([seed, 737373])
     out = [None] * len(track_genres)
     for genre in sorted(set(track_genres)):
@@ -163,15 +185,17 @@ def generate(out, preset_name="small", seed=0, n_jobs=None, genres=GENRES, track
     tasks = plan(seed, cfg, genres)
     for t in tasks:
         t["path"] = str(out / "genres" / t["genre"] / f"{t['track_id']}.wav")
-    _run(tasks, n_jobs, f"synth {preset_name}")
+        t["chords"] = str(out / "annotations" / "chords" / f"{t['track_id']}.lab")
+    instruments = _run(tasks, n_jobs, f"synth {preset_name}")
     ids = [t["track_id"] for t in tasks]
     artists = [t["artist"]["id"] for t in tasks]
     genres_ = [t["genre"] for t in tasks]
     a_split = artist_split(artists, genres_, seed)
     r_split = random_split(genres_, seed)
     rows = [dict(track_id=t["track_id"], path=f"genres/{t['genre']}/{t['track_id']}.wav", genre=t["genre"],
-                 artist=t["artist"]["id"], duration=t["duration"], seed=t["seed"], split=a, random_split=r)
-            for t, a, r in zip(tasks, a_split, r_split)]
+                 artist=t["artist"]["id"], duration=t["duration"], seed=t["seed"], split=a, random_split=r,
+                 instruments=";".join(inst))
+            for t, a, r, inst in zip(tasks, a_split, r_split, instruments)]
     with open(out / "manifest.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -188,7 +212,7 @@ def generate_hidden_test(out, labels, preset_name="full", secret_seed=None, n_jo
     """The challenge's hidden test set: new artists from a secret seed, anonymous file names.
 
     Students get ``out/test/track_NNNN.wav``, ``out/sample_submission.csv`` (``track,genre_id``,
-    the challenge's format, seed 002) and ``out/genres.csv`` (``genre_id,genre``: the index in
+    the challenge's format, ``lessons/10-genre-challenge``) and ``out/genres.csv`` (``genre_id,genre``: the index in
     :data:`GENRES`). The answers go to ``labels``, a CSV ``track,genre_id,genre`` (the
     leaderboard reads ``track`` and ``genre_id``), which must be kept away from them.
     The artists are drawn from the secret seed under their own names, so none is shared with a

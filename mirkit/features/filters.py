@@ -1,13 +1,16 @@
-"""The fixed matrices of classical descriptors: window, DFT, mel, chroma, DCT (lesson 06).
+"""The fixed matrices of classical descriptors: window, DFT, mel, chroma, DCT.
 
-Each function returns the weights of one *linear* stage of a descriptor. Lesson 06 puts them in
-layers (:mod:`mirkit.features.layers`) where they become parameters that can be trained.
+Each function returns the weights of one *linear* stage of a descriptor.
+lessons/06-descriptors-are-networks puts them in layers (:mod:`mirkit.features.spectrum`,
+:mod:`mirkit.features.layers`) where they become parameters that can be trained.
 
 They follow librosa 0.11 formula for formula, so that the layer stacks reproduce
 ``librosa.feature.mfcc``, ``chroma_stft``, ``melspectrogram`` and ``onset.onset_strength``.
 One detail matters for exact agreement: librosa stores its mel and chroma banks in **float32**
 (``dtype=np.float32`` by default), even when the signal is float64. We round the same way and
 return float64 arrays holding those float32 values, so float64 features agree to ~1e-15.
+
+Lesson: lessons/06-descriptors-are-networks.
 """
 from __future__ import annotations
 
@@ -22,7 +25,9 @@ def _positive_int(value, name: str) -> int:
 
 
 def window(window="hann", n_fft: int = 2048) -> np.ndarray:
-    """A periodic analysis window of length n_fft, as librosa.stft uses it. Lesson 06 (00).
+    """A periodic analysis window of length n_fft, as librosa.stft uses it.
+
+    Lessons: lessons/00-audio-as-data (windows), lessons/06-descriptors-are-networks.
 
     window: a name understood by ``scipy.signal.get_window`` ('hann', 'hamming', ...) or an
     array of length n_fft. 'hann': w[m] = 0.5 - 0.5 cos(2 pi m / n_fft). Returns (n_fft,) float64.
@@ -37,7 +42,7 @@ def window(window="hann", n_fft: int = 2048) -> np.ndarray:
 
 
 def dft_matrices(n_fft: int = 2048, window_spec="hann"):
-    """Real and imaginary parts of the windowed DFT, as two (1 + n_fft//2, n_fft) matrices. Lesson 06.
+    """Real and imaginary parts of the windowed DFT, as two (1 + n_fft//2, n_fft) matrices.
 
     X[k] = sum_m w[m] x[m] exp(-2i pi k m / N), k = 0 .. N//2 (the other bins of a real signal
     are complex conjugates of these), hence
@@ -47,6 +52,8 @@ def dft_matrices(n_fft: int = 2048, window_spec="hann"):
     and Re X = W_re @ x, Im X = W_im @ x. Row k is a windowed sinusoid of k cycles per frame:
     the "matrix of complex sinusoids" of the lecture. The angle uses (k m mod N) so that it
     stays in [0, 2 pi) and keeps full float64 accuracy.
+
+    Lesson: lessons/06-descriptors-are-networks.
     """
     n_fft = _positive_int(n_fft, "n_fft")
     w = window(window_spec, n_fft)
@@ -70,7 +77,10 @@ _LOGSTEP = np.log(6.4) / 27.0
 
 def hz_to_mel(f, htk: bool = False):
     """Hz to mel. HTK: m = 2595 log10(1 + f / 700). Slaney (librosa's default): linear below
-    1 kHz (f / (200/3)), logarithmic above (15 + log(f/1000) / (log(6.4)/27)). Lesson 06."""
+    1 kHz (f / (200/3)), logarithmic above (15 + log(f/1000) / (log(6.4)/27)).
+
+    Lesson: lessons/06-descriptors-are-networks.
+    """
     f = np.asanyarray(f, dtype=np.float64)
     if htk:
         return 2595.0 * np.log10(1.0 + f / 700.0)
@@ -96,7 +106,7 @@ def mel_frequencies(n: int, fmin: float = 0.0, fmax: float = 11025.0, htk: bool 
 
 def mel_filterbank(sr: float, n_fft: int, n_mels: int = 128, fmin: float = 0.0,
                    fmax: float | None = None, htk: bool = False, norm: str | None = "slaney"):
-    """The mel filterbank, a (n_mels, 1 + n_fft//2) matrix: mel power = M @ power spectrum. Lesson 06.
+    """The mel filterbank, a (n_mels, 1 + n_fft//2) matrix: mel power = M @ power spectrum.
 
     Filter i is a triangle over DFT bin frequencies f, rising from f_i to f_{i+1} and falling
     to f_{i+2}, where f_0 < ... < f_{n_mels+1} are equally spaced in mel between fmin and fmax:
@@ -106,6 +116,8 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int = 128, fmin: float = 0.0,
     norm="slaney" scales triangle i by 2 / (f_{i+2} - f_i) (constant area, so wide high
     filters do not dominate); norm=None keeps peaks at 1. Equal to
     ``librosa.filters.mel(sr=sr, n_fft=n_fft, ...)``, including its float32 rounding.
+
+    Lesson: lessons/06-descriptors-are-networks.
     """
     n_fft, n_mels = _positive_int(n_fft, "n_fft"), _positive_int(n_mels, "n_mels")
     fmax = float(sr) / 2 if fmax is None else float(fmax)
@@ -128,7 +140,7 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int = 128, fmin: float = 0.0,
 # -- chroma ----------------------------------------------------------------------------------------
 def chroma_filterbank(sr: float, n_fft: int, n_chroma: int = 12, tuning: float = 0.0,
                       ctroct: float = 5.0, octwidth: float | None = 2.0, base_c: bool = True):
-    """The chroma filterbank, a (n_chroma, 1 + n_fft//2) matrix: chroma = C @ power. Lesson 06.
+    """The chroma filterbank, a (n_chroma, 1 + n_fft//2) matrix: chroma = C @ power.
 
     Row c gathers every DFT bin whose pitch class is close to c, in all octaves: bin k at
     f_k Hz has position b_k = n_chroma log2(f_k / (A440/16)) in chroma bins, with
@@ -141,6 +153,8 @@ def chroma_filterbank(sr: float, n_fft: int, n_chroma: int = 12, tuning: float =
     ``octwidth``), and rolled so that row 0 is C (``base_c``). ``tuning`` (in fractions of a
     chroma bin) is a fixed input here: estimating it (``librosa.estimate_tuning``) is not part of
     the network. Equal to ``librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, ...)``.
+
+    Lesson: lessons/06-descriptors-are-networks.
     """
     n_fft, n_chroma = _positive_int(n_fft, "n_fft"), _positive_int(n_chroma, "n_chroma")
     frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:]
@@ -164,13 +178,15 @@ def chroma_filterbank(sr: float, n_fft: int, n_chroma: int = 12, tuning: float =
 
 # -- DCT -------------------------------------------------------------------------------------------
 def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """Orthonormal DCT-II, the first n_out rows: a (n_out, n_in) matrix. Lesson 06.
+    """Orthonormal DCT-II, the first n_out rows: a (n_out, n_in) matrix.
 
         D[q, m] = s_q cos(pi q (2m + 1) / (2 n_in)),  s_0 = sqrt(1 / n_in), s_q = sqrt(2 / n_in),
 
     so that D @ x == scipy.fft.dct(x, type=2, norm='ortho', axis=0)[:n_out]. It is the
     "inverse DFT" at the end of the MFCC chain: a real, even-symmetric Fourier transform of the
     log-mel spectrum, whose first coefficients describe the spectral envelope.
+
+    Lesson: lessons/06-descriptors-are-networks.
     """
     n_out, n_in = _positive_int(n_out, "n_out"), _positive_int(n_in, "n_in")
     if n_out > n_in:

@@ -1,7 +1,9 @@
-"""Keras twins of the descriptor networks (lesson 06; Keras in lesson 09).
+"""Keras twins of the descriptor networks.
 
-The same stages as :mod:`mirkit.features.layers`, written with ``keras.ops`` only (so they run
-on any Keras backend), initialised from the same matrices (:mod:`mirkit.features.filters`),
+Lessons: lessons/06-descriptors-are-networks (the networks), lessons/09-keras (Keras).
+
+The same stages as :mod:`mirkit.features.spectrum` and :mod:`mirkit.features.layers`, written
+with ``keras.ops`` only (so they run on any Keras backend), initialised from the same matrices (:mod:`mirkit.features.filters`),
 trainable or frozen, and equal to the mirkit stacks and to librosa to the same tolerances.
 Layout as in mirkit and librosa (not Keras' channels-last): signals (N, L), frames
 (N, n_fft, T), DFT output (N, 2, F, T), spectrograms (N, F, T), onset strength (N, T).
@@ -58,7 +60,7 @@ class Frames(keras.layers.Layer):
 
 class DFT(keras.layers.Layer):
     """(N, n_fft, T) -> (N, 2, F, T): Re X = W_re @ frames, Im X = W_im @ frames, window folded
-    into the weights (see mirkit.features.layers.DFT). Weights "W_re", "W_im" (F, n_fft)."""
+    into the weights (see mirkit.features.spectrum.DFT). Weights "W_re", "W_im" (F, n_fft)."""
 
     def __init__(self, n_fft=2048, window="hann", float64_sums=True, **kwargs):
         super().__init__(**kwargs)

@@ -3,6 +3,11 @@
 Every layer follows the contract of :mod:`mirkit.nn.base`; every optimiser the contract of
 :mod:`mirkit.nn.optim`; gradients are verified with :mod:`mirkit.nn.gradcheck`.
 Layout: channels first, time last -- (N, D), (N, C, T), (N, C, F, T).
+
+Lessons: lessons/01-artificial-neuron (neurons, layers), lessons/02-backpropagation (backward,
+gradient checks), lessons/03-optimisation (optimisers, training), lessons/04-classification
+(losses, dropout), lessons/05-convolution (convolution, pooling; fast paths in
+:mod:`mirkit.nn.fast`).
 """
 from .base import Layer, Parameter, Sequential
 from .gradcheck import check_layer, check_loss, check_model, numerical_gradient, rel_error
@@ -14,7 +19,8 @@ from .losses import (MSE, BinaryCrossEntropyWithLogits, CategoricalCrossEntropy,
                      l2_penalty)
 from .optim import SGD, Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RMSprop
 from .schedules import cosine_decay, exponential_decay, step_decay
-from .metrics import accuracy, confusion_matrix
+from .metrics import (accuracy, average_precision, confusion_matrix, mean_average_precision,
+                      roc_auc, roc_curve)
 from .train import (EarlyStopping, History, evaluate, fit, get_weights, load_weights,
                     minibatches, predict, predict_classes, save_weights, set_weights,
                     train_step)

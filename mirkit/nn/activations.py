@@ -1,10 +1,12 @@
-"""Activation functions: element-wise non-linearities, and softmax (Lessons 01, 02 and 04).
+"""Activation functions: element-wise non-linearities, and softmax.
 
 Each activation exists twice: a plain function (``sigmoid(z)``) for plots and formulas, and a
 layer (``Sigmoid()``) with the forward/backward contract of :mod:`mirkit.nn.base`.
 Element-wise layers accept any shape; backward multiplies dL/dy by the local derivative:
 
     dL/dz = dL/dy * f'(z)          (element-wise, so the Jacobian is diagonal)
+
+Lessons: lessons/01-artificial-neuron, lessons/02-backpropagation, lessons/04-classification.
 """
 from __future__ import annotations
 
@@ -15,15 +17,20 @@ from .base import Layer
 
 # -- plain functions ------------------------------------------------------------------------
 def heaviside(z):
-    """H(z) = 1 if z >= 0 else 0: the threshold unit of the perceptron (Lesson 01)."""
+    """H(z) = 1 if z >= 0 else 0: the threshold unit of the perceptron.
+
+    Lesson: lessons/01-artificial-neuron.
+    """
     z = np.asarray(z)
     return (z >= 0).astype(z.dtype if np.issubdtype(z.dtype, np.floating) else np.float64)
 
 
 def sigmoid(z):
-    """sigma(z) = 1 / (1 + exp(-z)), computed without overflow for any z (Lesson 01).
+    """sigma(z) = 1 / (1 + exp(-z)), computed without overflow for any z.
 
     exp(-|z|) is always in (0, 1]; for z < 0 we use the equal form exp(z) / (1 + exp(z)).
+
+    Lesson: lessons/01-artificial-neuron.
     """
     z = np.asarray(z)
     e = np.exp(-np.abs(z))
@@ -31,21 +38,23 @@ def sigmoid(z):
 
 
 def relu(z):
-    """ReLU(z) = max(0, z) (Lesson 01)."""
+    """ReLU(z) = max(0, z) (lessons/01-artificial-neuron)."""
     return np.maximum(z, 0)
 
 
 def leaky_relu(z, alpha=0.01):
-    """LeakyReLU(z) = z if z > 0 else alpha * z (Lesson 01)."""
+    """LeakyReLU(z) = z if z > 0 else alpha * z (lessons/01-artificial-neuron)."""
     z = np.asarray(z)
     return np.where(z > 0, z, alpha * z)
 
 
 def log_softmax(z, axis=-1):
-    """log softmax(z)_k = z_k - logsumexp(z), stable: the max is subtracted first (Lesson 04).
+    """log softmax(z)_k = z_k - logsumexp(z), stable: the max is subtracted first.
 
     logsumexp(z) = m + log(sum_j exp(z_j - m)) with m = max_j z_j, so every exp is <= 1 and
     the largest is exactly 1: no overflow, and no log(0) for the largest class.
+
+    Lesson: lessons/04-classification.
     """
     z = np.asarray(z)
     shifted = z - np.max(z, axis=axis, keepdims=True)
@@ -53,7 +62,10 @@ def log_softmax(z, axis=-1):
 
 
 def softmax(z, axis=-1):
-    """softmax(z)_k = exp(z_k) / sum_j exp(z_j) over ``axis``; stable for any z (Lesson 04)."""
+    """softmax(z)_k = exp(z_k) / sum_j exp(z_j) over ``axis``; stable for any z.
+
+    Lesson: lessons/04-classification.
+    """
     z = np.asarray(z)
     e = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -61,12 +73,14 @@ def softmax(z, axis=-1):
 
 # -- layers ---------------------------------------------------------------------------------
 class Heaviside(Layer):
-    """Step activation y = H(z) = 1[z >= 0]. Any shape. Forward only (Lesson 01).
+    """Step activation y = H(z) = 1[z >= 0]. Any shape. Forward only.
+
+    Lesson: lessons/01-artificial-neuron.
 
     Gradient: none usable. H'(z) = 0 for every z != 0 and H is not differentiable at 0, so
     backpropagation would send back zeros: gradient descent cannot learn through a step. This
-    is why the smooth sigmoid replaced it (Lesson 02). Train a perceptron with the perceptron
-    rule instead (Lesson 01).
+    is why the smooth sigmoid replaced it (lessons/02-backpropagation). Train a perceptron with the perceptron
+    rule instead (lessons/01-artificial-neuron).
     """
 
     def forward(self, z):
@@ -81,9 +95,11 @@ class Heaviside(Layer):
 
 
 class Sigmoid(Layer):
-    """y = sigma(z) = 1 / (1 + exp(-z)). Any shape -> same shape (Lessons 01-02).
+    """y = sigma(z) = 1 / (1 + exp(-z)). Any shape -> same shape.
 
     Gradient: dL/dz = dL/dy * y * (1 - y)   (the output y is all backward needs).
+
+    Lessons: lessons/01-artificial-neuron, lessons/02-backpropagation.
     """
 
     def forward(self, z):
@@ -98,9 +114,11 @@ class Sigmoid(Layer):
 
 
 class Tanh(Layer):
-    """y = tanh(z). Any shape -> same shape (Lessons 01-02).
+    """y = tanh(z). Any shape -> same shape.
 
     Gradient: dL/dz = dL/dy * (1 - y^2).
+
+    Lessons: lessons/01-artificial-neuron, lessons/02-backpropagation.
     """
 
     def forward(self, z):
@@ -115,9 +133,11 @@ class Tanh(Layer):
 
 
 class ReLU(Layer):
-    """y = max(0, z). Any shape -> same shape (Lessons 01-02).
+    """y = max(0, z). Any shape -> same shape.
 
     Gradient: dL/dz = dL/dy * 1[z > 0]  (we take 0 as the derivative at the kink z = 0).
+
+    Lessons: lessons/01-artificial-neuron, lessons/02-backpropagation.
     """
 
     def forward(self, z):
@@ -130,7 +150,9 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """y = z if z > 0 else alpha * z. Any shape -> same shape (Lesson 01).
+    """y = z if z > 0 else alpha * z. Any shape -> same shape.
+
+    Lesson: lessons/01-artificial-neuron.
 
     Gradient: dL/dz = dL/dy * (1 if z > 0 else alpha). A small alpha keeps units from dying.
     """
@@ -152,9 +174,11 @@ class LeakyReLU(Layer):
 
 
 class Identity(Layer):
-    """y = z (a linear output, for regression). Any shape -> same shape (Lesson 01).
+    """y = z (a linear output, for regression). Any shape -> same shape.
 
     Gradient: dL/dz = dL/dy.
+
+    Lesson: lessons/01-artificial-neuron.
     """
 
     def forward(self, z):
@@ -165,12 +189,14 @@ class Identity(Layer):
 
 
 class Softmax(Layer):
-    """y_k = exp(z_k) / sum_j exp(z_j) over the last axis. (..., K) -> (..., K) (Lesson 04).
+    """y_k = exp(z_k) / sum_j exp(z_j) over the last axis. (..., K) -> (..., K).
 
     Gradient: the Jacobian is dy_k/dz_j = y_k (delta_kj - y_j), so
         dL/dz = y * (dL/dy - sum_k dL/dy_k * y_k).
     For classification use the fused ``SoftmaxCrossEntropy`` loss on the logits: its
     gradient, softmax(z) - t, is simpler and more accurate.
+
+    Lesson: lessons/04-classification.
     """
 
     def forward(self, z):

@@ -1,4 +1,4 @@
-"""The one contract every mirkit layer and loss follows (lessons 01-02).
+"""The one contract every mirkit layer and loss follows.
 
 A layer is an object with
 
@@ -17,6 +17,8 @@ the gradient checker only ever see ``named_parameters()``, so they work on any l
 Layout convention of the whole package: **channels first**. A batch of vectors is (N, D);
 a batch of sequences or spectrograms with C channels is (N, C, T) or (N, C, F, T), time last,
 as librosa returns spectrograms (frequency, time). Keras uses channels last: the tests transpose.
+
+Lessons: lessons/01-artificial-neuron, lessons/02-backpropagation.
 """
 from __future__ import annotations
 
@@ -162,7 +164,8 @@ class Sequential(Layer):
 
     forward:  x_{k+1} = f_k(x_k).
     backward: the backprop recursion dL/dx_k = (df_k/dx_k)^T dL/dx_{k+1}, from the last layer
-              to the first; each layer fills its own parameter gradients on the way (lesson 02).
+              to the first; each layer fills its own parameter gradients on the way
+              (lessons/02-backpropagation).
     Parameter names are "<index>.<name>", e.g. "0.W", "2.b".
     """
 

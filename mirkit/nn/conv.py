@@ -1,4 +1,4 @@
-"""Convolution layers, naive and fast (lesson 05).
+"""Convolution layers, channels first (lessons/05-convolution).
 
 Layout (the package's convention, stated once here for convolution): **channels first**.
 
@@ -9,24 +9,17 @@ Layout (the package's convention, stated once here for convolution): **channels 
 
 Keras is channels last, (N, H, W, C) with kernels (kh, kw, C_in, C_out): the tests transpose.
 
-The formula. Seed 000 writes the convolutional layer as y[k,f,t] = sum_c sum_p sum_q
+The formula. The lecture writes the convolutional layer as y[k,f,t] = sum_c sum_p sum_q
 W[k,c,p,q] x[c, f-p, t-q]. Deep learning libraries (and mirkit) compute the same thing with the
 kernel flipped, a *cross-correlation*, which is what a learned kernel does not care about:
 
     y[n, k, i, j] = b[k] + sum_c sum_p sum_q W[k, c, p, q] * xpad[n, c, i*s_h + p*d_h, j*s_w + q*d_w]
 
-with stride s, dilation d (seed 001's dilated convolution (x *_d w)(n) = sum_i w(i) x(n - d*i)
+with stride s, dilation d (the lecture's dilated convolution (x *_d w)(n) = sum_i w(i) x(n - d*i)
 looks at one sample in d) and xpad the zero-padded input. It is a dense layer whose weight
 matrix is mostly zero (local connectivity) with the same W repeated on every row (weight
-sharing): ``conv1d_as_matrix`` builds that matrix for the lesson.
-
-Output size along an axis of length L, effective kernel size K = (k - 1) * d + 1:
-
-* ``"valid"``: no padding, L_out = floor((L - K) / s) + 1;
-* ``"same"``: L_out = ceil(L / s), padding P = max((L_out - 1) * s + K - L, 0), with floor(P/2)
-  before and the rest after -- exactly Keras' (and TensorFlow's) rule, asymmetric when P is odd;
-* an int p: p zeros on both sides, L_out = floor((L + 2p - K) / s) + 1 (a pair of those,
-  (p_h, p_w), pads each axis on its own).
+sharing): ``conv1d_as_matrix`` builds that matrix for the lesson. Output sizes and padding
+("valid", "same", an int): :mod:`mirkit.nn.padding`.
 
 Gradients (dy = dL/dy):
 
@@ -37,115 +30,28 @@ Gradients (dy = dL/dy):
 Two implementations share one API, ``forward(x, W, b, stride, padding, dilation) -> (y, cache)``
 and ``backward(dy, cache) -> (dx, dW, db)``:
 
-* ``conv2d_forward_naive`` / ``conv2d_backward_naive``: explicit loops over (n, k, i, j), the
-  formula above read line by line (slow: to read, and to test the fast one against);
-* ``conv2d_forward_fast`` / ``conv2d_backward_fast``: im2col by numpy stride tricks
-  (``sliding_window_view`` gives every receptive field as a view, no loop; one copy lays them
-  out as a matrix per example) and one matrix product; the gradient is two more products and
-  a scatter back with one strided add per kernel tap (kh * kw adds per block of examples).
-
-The layers use the fast path. ``Conv1D`` is ``Conv2D`` on an (N, C, 1, T) view.
+* ``conv2d_forward_naive`` / ``conv2d_backward_naive`` (here): explicit loops over (n, k, i, j),
+  the formula above read line by line (slow: to read, and to test the fast one against);
+* ``conv2d_forward_fast`` / ``conv2d_backward_fast`` (:mod:`mirkit.nn.fast`): im2col and
+  matrix products, the same numbers. The layers use them. ``Conv1D`` is ``Conv2D`` on an
+  (N, C, 1, T) view.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import Layer
+from .fast import conv2d_backward_fast, conv2d_forward_fast
 from .init import as_rng, get_initializer
+from .padding import _axis_padding, _check_conv_args, _pad, _pad_amounts, _pair, conv_output_shape
 
-
-# -- sizes and padding ----------------------------------------------------------------------
-def _pair(v, name):
-    if isinstance(v, (int, np.integer)):
-        return int(v), int(v)
-    v = tuple(int(a) for a in v)
-    if len(v) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v}")
-    return v
-
-
-def _pad_amounts(length, k, stride, dilation, padding):
-    """(before, after, out_length) for one axis, following the rules in the module docstring."""
-    eff = (k - 1) * dilation + 1
-    if isinstance(padding, str):
-        if padding == "valid":
-            before = after = 0
-        elif padding == "same":
-            out = -(-length // stride)  # ceil
-            total = max((out - 1) * stride + eff - length, 0)
-            before, after = total // 2, total - total // 2
-        else:
-            raise ValueError(f"padding must be 'valid', 'same' or an int, got {padding!r}")
-    elif isinstance(padding, (int, np.integer)) and padding >= 0:
-        before = after = int(padding)
-    else:
-        raise ValueError(f"padding must be 'valid', 'same' or an int >= 0, got {padding!r}")
-    out = (length + before + after - eff) // stride + 1
-    if out < 1:
-        raise ValueError(f"input length {length} is shorter than the (dilated) kernel {eff} "
-                         f"with padding {padding!r}: use padding='same' or a smaller kernel")
-    return before, after, out
-
-
-def conv_output_shape(in_hw, kernel_hw, stride=1, padding="valid", dilation=1):
-    """(H_out, W_out) of a 2-D convolution (or pooling) of an (H, W) input."""
-    (sh, sw), (dh, dw) = _pair(stride, "stride"), _pair(dilation, "dilation")
-    return (_pad_amounts(in_hw[0], kernel_hw[0], sh, dh, _axis_padding(padding, 0))[2],
-            _pad_amounts(in_hw[1], kernel_hw[1], sw, dw, _axis_padding(padding, 1))[2])
-
-
-def _check_conv_args(x, W, b, stride, dilation):
-    x, W, b = np.asarray(x), np.asarray(W), np.asarray(b)
-    if x.ndim != 4:
-        raise ValueError(f"conv2d: expected x of shape (N, C_in, H, W), got shape {x.shape}")
-    if W.ndim != 4:
-        raise ValueError(f"conv2d: expected W of shape (C_out, C_in, kh, kw), got shape {W.shape}")
-    if x.shape[1] != W.shape[1]:
-        raise ValueError(f"conv2d: x has {x.shape[1]} channels (axis 1, channels first) but W "
-                         f"expects C_in={W.shape[1]}; x shape {x.shape}, W shape {W.shape}")
-    if b.shape != (W.shape[0],):
-        raise ValueError(f"conv2d: expected b of shape ({W.shape[0]},), got shape {b.shape}")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    if min(stride) < 1 or min(dilation) < 1:
-        raise ValueError(f"stride and dilation must be >= 1, got {stride} and {dilation}")
-    return x, W, b, stride, dilation
-
-
-def _axis_padding(padding, axis):
-    """The padding of one axis: a string or an int applies to both, a pair gives one per axis."""
-    return padding if isinstance(padding, (str, int, np.integer)) else padding[axis]
-
-
-def _pad(x, stride, dilation, padding, kernel_hw):
-    """Zero-pad the last two axes; return xpad, (pad_top, pad_left) and (H_out, W_out)."""
-    top, bottom, ho = _pad_amounts(x.shape[2], kernel_hw[0], stride[0], dilation[0],
-                                   _axis_padding(padding, 0))
-    left, right, wo = _pad_amounts(x.shape[3], kernel_hw[1], stride[1], dilation[1],
-                                   _axis_padding(padding, 1))
-    if top or bottom or left or right:
-        x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    return x, (top, left), (ho, wo)
-
-
-# -- cache blocking (fast paths) -------------------------------------------------------------
-CACHE_BLOCK = 2 ** 18  # array elements (1 MB of float32), about what one core's L2 cache holds
-
-
-def batch_blocks(n, per_example):
-    """Slices of a batch of n examples, each block holding about CACHE_BLOCK elements.
-
-    Every numpy operation is one pass over its arrays. On a whole batch (tens of MB) each pass
-    goes through main memory; on a block that fits in the CPU cache it does not, and runs
-    several times faster. per_example: the size of the largest temporary for one example.
-    """
-    step = max(1, CACHE_BLOCK // max(int(per_example), 1))
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+__all__ = ["Conv1D", "Conv2D", "conv1d_as_matrix", "conv2d_backward_fast", "conv2d_backward_naive",
+           "conv2d_forward_fast", "conv2d_forward_naive", "conv_output_shape"]
 
 
 # -- naive: loops you can read against the formula ------------------------------------------
 def conv2d_forward_naive(x, W, b, stride=1, padding="valid", dilation=1):
-    """2-D convolution (cross-correlation) with explicit loops. Lesson 05.
+    """2-D convolution (cross-correlation) with explicit loops. lessons/05-convolution.
 
     x (N, C_in, H, W), W (C_out, C_in, kh, kw), b (C_out,) -> y (N, C_out, H_out, W_out).
     Returns (y, cache) for ``conv2d_backward_naive``.
@@ -168,7 +74,7 @@ def conv2d_forward_naive(x, W, b, stride=1, padding="valid", dilation=1):
 
 
 def conv2d_backward_naive(dy, cache):
-    """Gradients of ``conv2d_forward_naive`` with the same loops. Lesson 05.
+    """Gradients of ``conv2d_forward_naive`` with the same loops. lessons/05-convolution.
 
     dy (N, C_out, H_out, W_out) -> (dx (N, C_in, H, W), dW (C_out, C_in, kh, kw), db (C_out,)).
     """
@@ -191,72 +97,11 @@ def conv2d_backward_naive(dy, cache):
     return dx, dW, db
 
 
-# -- fast: stride tricks + one matrix product -----------------------------------------------
-def _windows(xpad, kh, kw, stride, dilation, out_hw):
-    """Every receptive field as a view, shape (N, C, H_out, W_out, kh, kw) -- no copy."""
-    (sh, sw), (dh, dw) = stride, dilation
-    v = sliding_window_view(xpad, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(2, 3))
-    return v[:, :, : (out_hw[0] - 1) * sh + 1: sh, : (out_hw[1] - 1) * sw + 1: sw, ::dh, ::dw]
-
-
-def conv2d_forward_fast(x, W, b, stride=1, padding="valid", dilation=1):
-    """Same as ``conv2d_forward_naive``, by im2col and one matrix product. Lesson 05.
-
-    im2col copies every receptive field once into ``cols`` of shape (N, C_in*kh*kw, L),
-    L = H_out * W_out: for each example, one row per weight of a filter and one column per
-    output position. Then y[n] = W_flat @ cols[n] + b with W_flat = W.reshape(C_out, -1), a
-    free reshape. ``np.matmul`` broadcasts W_flat over the batch (one BLAS product per example)
-    and its result (N, C_out, L) is already channels first: no transposed copy of x, W or y.
-    """
-    x, W, b, stride, dilation = _check_conv_args(x, W, b, stride, dilation)
-    C_out, C_in, kh, kw = W.shape
-    xpad, _, (ho, wo) = _pad(x, stride, dilation, padding, (kh, kw))
-    win = _windows(xpad, kh, kw, stride, dilation, (ho, wo))  # (N, C_in, H_out, W_out, kh, kw)
-    N = x.shape[0]
-    # im2col, the one copy: ordered (N, C_in, kh, kw, H_out, W_out) so that the rows of cols[n]
-    # follow W's (C_in, kh, kw) order and each innermost run is a stretch of one row of x
-    cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3)).reshape(N, C_in * kh * kw, ho * wo)
-    y = np.matmul(W.reshape(C_out, -1), cols)  # (N, C_out, L): the matrix product
-    y += b[:, None]
-    cache = (x.shape, cols, W, stride, padding, dilation)
-    return y.reshape(N, C_out, ho, wo), cache
-
-
-def conv2d_backward_fast(dy, cache):
-    """Gradients of ``conv2d_forward_fast``: two matrix products and a col2im scatter-add.
-
-    With dy[n] reshaped to (C_out, L): db sums dy; dW = sum_n dy[n] @ cols[n].T (one small
-    (C_out, C_in*kh*kw) product per example, summed); dcols[n] = W_flat.T @ dy[n] holds the
-    gradient of every entry of cols[n], and col2im adds each kernel tap's row block of it back
-    onto the input positions that tap read (kh * kw strided adds). dx is built by blocks of
-    examples (``batch_blocks``) so that dcols is still in the CPU cache when col2im reads it.
-    """
-    x_shape, cols, W, stride, padding, dilation = cache
-    C_out, C_in, kh, kw = W.shape
-    N, _, H, Wd = x_shape
-    top, bottom, ho = _pad_amounts(H, kh, stride[0], dilation[0], _axis_padding(padding, 0))
-    left, right, wo = _pad_amounts(Wd, kw, stride[1], dilation[1], _axis_padding(padding, 1))
-    dy = np.asarray(dy).reshape(N, C_out, ho * wo)  # a free view when dy is contiguous
-    db = dy.sum(axis=(0, 2))
-    dW = np.matmul(dy, cols.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
-    W_flat_T = W.reshape(C_out, -1).T
-    dxpad = np.zeros((N, C_in, H + top + bottom, Wd + left + right), dtype=np.result_type(dy, W))
-    (sh, sw), (dh, dw) = stride, dilation
-    for blk in batch_blocks(N, cols[0].size):
-        dcols = np.matmul(W_flat_T, dy[blk]).reshape(-1, C_in, kh, kw, ho, wo)
-        for p in range(kh):  # col2im: each kernel tap sends its gradient back to the inputs it read
-            for q in range(kw):
-                dxpad[blk, :, p * dh: p * dh + (ho - 1) * sh + 1: sh,
-                      q * dw: q * dw + (wo - 1) * sw + 1: sw] += dcols[:, :, p, q]
-    dx = dxpad[:, :, top: top + H, left: left + Wd]
-    return dx, dW, db
-
-
 def conv1d_as_matrix(w, T):
     """The dense (T_out, T) matrix M with M @ x == valid 1-D cross-correlation of x with w.
 
     Each row holds the same kernel w (weight sharing), shifted by one step; everything outside
-    the kernel is zero (local connectivity). Lesson 05.
+    the kernel is zero (local connectivity). lessons/05-convolution.
     """
     w = np.asarray(w, dtype=float)
     k = w.size
@@ -275,15 +120,17 @@ def _init_kernel(init, shape, rng, dtype):
 
 
 class Conv2D(Layer):
-    """2-D convolution layer, channels first. Lesson 05.
+    """2-D convolution layer, channels first. lessons/05-convolution.
 
     x (N, C_in, H, W) -> y (N, C_out, H_out, W_out); for a spectrogram (N, C, F, T).
     Parameters W (C_out, C_in, kh, kw) (He-initialised), b (C_out,) (zeros).
     forward:  y[n,k,i,j] = b[k] + sum_{c,p,q} W[k,c,p,q] xpad[n, c, i*s_h + p*d_h, j*s_w + q*d_w]
-    backward: see the module docstring (db, dW, dx by col2im).
+    backward: see the module docstring (db, dW, dx).
+    Both run :mod:`mirkit.nn.fast` (im2col and matrix products: the naive loops' numbers, faster).
     padding: "valid", "same" (Keras' rule), an int or a pair; stride, dilation: int or pair.
     init: "he" (default, for ReLU) or "glorot" (Keras' default); rng: None, a seed or a Generator.
-    dtype: float64 like every mirkit layer; float32 is faster (lesson 05 trains its CNN in float32).
+    dtype: float64 like every mirkit layer; float32 is faster (lessons/05-convolution trains its
+    CNN in float32).
     Keras equivalent: ``keras.layers.Conv2D(C_out, (kh, kw))`` with kernel W.transpose(2, 3, 1, 0).
     """
 
@@ -320,7 +167,7 @@ class Conv2D(Layer):
 
 
 class Conv1D(Layer):
-    """1-D convolution over time, channels first. Lessons 05 (and seed 001's TCN remark).
+    """1-D convolution over time, channels first (a TCN's layer). lessons/05-convolution.
 
     x (N, C_in, T) -> y (N, C_out, T_out); for a spectrogram, the F frequency bands are the
     C_in channels, so every filter spans all frequencies and slides along time only.

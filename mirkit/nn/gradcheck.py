@@ -1,4 +1,4 @@
-"""Gradient checking by centred finite differences (lesson 02).
+"""Gradient checking by centred finite differences (lessons/02-backpropagation).
 
 For a scalar function L(theta), the centred difference
 
@@ -6,9 +6,9 @@ For a scalar function L(theta), the centred difference
 
 has an error of about h^2 |L'''| / 6 (truncation) plus eps |L| / h (round-off): too large an h
 and the Taylor expansion is poor, too small and floating point noise dominates (the V-shaped
-curve of lesson 02). The two balance at h ~ eps^(1/3) ~ 1e-5 in float64 when L and its
-derivatives are of order 1: our default. (A function with large higher derivatives, such as
--log p for small p, wants a smaller h.)
+curve of lessons/02-backpropagation). The two balance at h ~ eps^(1/3) ~ 1e-5 in float64 when
+L and its derivatives are of order 1: our default. (A function with large higher derivatives,
+such as -log p for small p, wants a smaller h.)
 
 A layer's gradient is checked through the scalar L = sum(forward(x) * dout) for a random dout:
 then dL/dx is exactly what ``backward(dout)`` must return, and dL/dW what it must store.

@@ -1,4 +1,4 @@
-"""Weight initialisation with an explicit random generator (Lessons 01 and 03).
+"""Weight initialisation with an explicit random generator.
 
 Why scale: with y = xW and inputs of unit variance, Var(y_j) = fan_in * Var(W). Keeping the
 variance of activations (forward) and of gradients (backward) roughly constant across layers
@@ -12,6 +12,8 @@ Every function takes a ``numpy.random.Generator`` (or an int seed): same seed, s
 ``rng=None`` draws from the package generator, seeded with 0 at import; ``seed(s)`` resets it.
 Keras equivalents: GlorotUniform, GlorotNormal, HeUniform, HeNormal (Keras draws the normal
 ones from a truncated normal; ours are plain normals).
+
+Lessons: lessons/01-artificial-neuron, lessons/03-optimisation.
 """
 from __future__ import annotations
 

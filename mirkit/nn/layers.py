@@ -1,8 +1,10 @@
-"""Layers with parameters, and dropout (Lessons 01, 02 and 04).
+"""Layers with parameters, and dropout.
 
 Every layer follows the contract of :mod:`mirkit.nn.base`: ``forward(x)`` returns y and keeps
 what backward needs; ``backward(dy)`` returns dL/dx and sets the gradient of each parameter.
 The activation layers live in :mod:`mirkit.nn.activations` and are re-exported here.
+
+Lessons: lessons/01-artificial-neuron, lessons/02-backpropagation, lessons/04-classification.
 """
 from __future__ import annotations
 
@@ -18,11 +20,11 @@ __all__ = ["Neuron", "Dense", "Dropout", "Sequential", "Heaviside", "Identity", 
 
 
 class Neuron(Layer):
-    """One artificial neuron: y = f(w . x + b). (N, D) -> (N, 1) (Lesson 01).
+    """One artificial neuron: y = f(w . x + b). (N, D) -> (N, 1). lessons/01-artificial-neuron.
 
     Parameters: "w" of shape (D,), "b" a scalar (shape ()).
     Forward:  z_n = sum_d w_d x_nd + b,   y_n = f(z_n).
-    Gradient (Lesson 02), with dz = dL/dy * f'(z) of shape (N,):
+    Gradient (lessons/02-backpropagation), with dz = dL/dy * f'(z) of shape (N,):
         dL/dw = sum_n dz_n x_n,   dL/db = sum_n dz_n,   dL/dx_n = dz_n w.
     ``activation``: "heaviside" (the perceptron; cannot be trained by gradient), "sigmoid",
     "tanh", "relu", "identity", or an activation layer.
@@ -56,15 +58,17 @@ class Neuron(Layer):
 
 
 class Dense(Layer):
-    """Fully connected layer: y = x W + b. (N, n_in) -> (N, n_out) (Lessons 01-02).
+    """Fully connected layer: y = x W + b. (N, n_in) -> (N, n_out).
 
     Parameters: "W" of shape (n_in, n_out), "b" of shape (n_out,) (zeros at start).
     A row of x is one example, so x W is the batch version of W^T x in the lecture notes.
-    Gradient (Lesson 02), with dy = dL/dy of shape (N, n_out):
+    Gradient (lessons/02-backpropagation), with dy = dL/dy of shape (N, n_out):
         dL/dW = x^T dy,   dL/db = sum_n dy_n,   dL/dx = dy W^T.
     ``init``: "glorot" (uniform, Keras' default) or "he" (normal, for ReLU), or a function
     of (shape, rng) from :mod:`mirkit.nn.init`. ``rng``: None, an int seed or a Generator.
     Keras equivalent: ``keras.layers.Dense(n_out)`` with the same kernel W and bias b.
+
+    Lessons: lessons/01-artificial-neuron, lessons/02-backpropagation.
     """
 
     expected_ndim = 2
@@ -92,7 +96,7 @@ class Dense(Layer):
 
 
 class Dropout(Layer):
-    """Inverted dropout. Any shape -> same shape (Lesson 04).
+    """Inverted dropout. Any shape -> same shape (lessons/04-classification).
 
     Training: each unit is kept with probability 1 - p, and kept units are scaled by
     1 / (1 - p), so that E[y] = x and nothing changes at test time:

@@ -1,4 +1,6 @@
-"""Loss functions and the L2 weight penalty (Lessons 02 and 04).
+"""Loss functions and the L2 weight penalty.
+
+Lessons: lessons/02-backpropagation, lessons/04-classification.
 
 Contract, like a layer's: ``forward(pred, target) -> float`` (the loss, averaged over the
 batch) keeps what backward needs; ``backward(dout=1.0) -> dL/dpred`` (same shape as pred).
@@ -78,7 +80,7 @@ class Loss:
 
 
 class MSE(Loss):
-    """Mean squared error, L = mean((p - t)^2) over all entries (Lesson 02).
+    """Mean squared error, L = mean((p - t)^2) over all entries (lessons/02-backpropagation).
 
     Shapes: pred and target identical, e.g. (N, D).  Gradient: dL/dp = 2 (p - t) / size.
     Keras: ``keras.losses.MeanSquaredError()``.
@@ -98,7 +100,7 @@ class MSE(Loss):
 
 
 class CosineDistance(Loss):
-    """Cosine distance, L = mean_n (1 - cos(p_n, t_n)) over rows (Lesson 04).
+    """Cosine distance, L = mean_n (1 - cos(p_n, t_n)) over rows (lessons/04-classification).
 
     Shapes: pred and target (N, D).  cos = p.t / (|p| |t|) (norms floored at eps).
     Gradient: d cos / dp = t / (|p| |t|) - cos * p / |p|^2,  dL/dp_n = -(d cos_n/dp_n) / N.
@@ -127,11 +129,13 @@ class CosineDistance(Loss):
 
 
 class Hinge(Loss):
-    """Binary hinge loss, L = mean(max(0, 1 - t * p)) with targets t in {-1, +1} (Lesson 04).
+    """Binary hinge loss, L = mean(max(0, 1 - t * p)) with targets t in {-1, +1}.
 
     Shapes: pred (N,) or (N, 1) scores, target the same shape.  Decision: sign(p).
     Gradient: dL/dp = -t * 1[t p < 1] / size  (0 at the kink t p = 1).
     Keras: ``keras.losses.Hinge()`` (which also maps {0, 1} targets to {-1, +1}).
+
+    Lesson: lessons/04-classification.
     """
 
     def forward(self, pred, target):
@@ -156,11 +160,13 @@ class Hinge(Loss):
 
 
 class MulticlassHinge(Loss):
-    """Multiclass SVM (Weston-Watkins, CS231n) loss over scores s (N, K), labels y (Lesson 04).
+    """Multiclass SVM (Weston-Watkins, CS231n) loss over scores s (N, K), labels y.
 
     L = mean_n sum_{j != y_n} max(0, s_nj - s_ny + 1).
     Gradient: for each active margin (s_nj - s_ny + 1 > 0, j != y_n): +1/N on s_nj and
     -1/N on s_ny.  Targets: integer labels (N,) or one-hot (N, K).  Decision: argmax.
+
+    Lesson: lessons/04-classification.
     """
 
     def forward(self, pred, target):
@@ -184,7 +190,9 @@ class MulticlassHinge(Loss):
 
 
 class SoftmaxCrossEntropy(Loss):
-    """Softmax + categorical cross-entropy on logits, fused and stable (Lesson 04).
+    """Softmax + categorical cross-entropy on logits, fused and stable.
+
+    Lesson: lessons/04-classification.
 
     Shapes: logits z (N, K); targets integer labels (N,) or one-hot/probability rows (N, K).
     L = -mean_n sum_k t_nk log softmax(z_n)_k, with log softmax = z - logsumexp(z) computed
@@ -207,11 +215,13 @@ class SoftmaxCrossEntropy(Loss):
 
 
 class CategoricalCrossEntropy(Loss):
-    """Categorical cross-entropy on probabilities p (after a Softmax layer) (Lesson 04).
+    """Categorical cross-entropy on probabilities p (after a Softmax layer).
 
     L = -mean_n sum_k t_nk log p_nk, p clipped to [eps, 1] so that log 0 never happens.
     Gradient: dL/dp = -t / p / N (zero where p was clipped).  Prefer the fused, more
     accurate ``SoftmaxCrossEntropy`` on logits.  Keras: ``CategoricalCrossentropy()``.
+
+    Lesson: lessons/04-classification.
     """
 
     def __init__(self, eps: float = 1e-12):
@@ -230,13 +240,15 @@ class CategoricalCrossEntropy(Loss):
 
 
 class BinaryCrossEntropyWithLogits(Loss):
-    """Binary cross-entropy on logits z, one independent sigmoid per output (Lesson 04).
+    """Binary cross-entropy on logits z, one independent sigmoid per output.
 
     For multilabel tagging: targets t in [0, 1], same shape as z, e.g. (N, K) or (N,).
     L = mean(-t log sigma(z) - (1 - t) log(1 - sigma(z))) over all entries, written stably as
         max(z, 0) - z t + log(1 + exp(-|z|))   (finite for any z).
     Gradient: dL/dz = (sigma(z) - t) / size.  Decision: z > 0 (i.e. sigma(z) > 0.5).
     Keras: ``keras.losses.BinaryCrossentropy(from_logits=True)``.
+
+    Lesson: lessons/04-classification.
     """
 
     def forward(self, pred, target):
@@ -259,13 +271,15 @@ class BinaryCrossEntropyWithLogits(Loss):
 
 
 def l2_penalty(model, lam: float, add_grad: bool = True) -> float:
-    """L2 weight penalty R = lam/2 * sum ||W||^2 over the weights of ``model`` (Lesson 04).
+    """L2 weight penalty R = lam/2 * sum ||W||^2 over the weights of ``model``.
 
     Weights are the parameters named "W" or "w" (or ending in ".W"/".w"): biases are not
     penalised. Gradient: dR/dW = lam * W; with ``add_grad`` it is ADDED to each weight's
     ``grad``, so call this after ``model.backward``. Returns R, to add to the data loss.
     With plain SGD this is weight decay: W <- W - lr (g + lam W).
     Keras: ``kernel_regularizer=keras.regularizers.L2(lam / 2)`` (Keras has no 1/2).
+
+    Lesson: lessons/04-classification.
     """
     total = 0.0
     for name, p in model.named_parameters():

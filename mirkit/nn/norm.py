@@ -1,4 +1,6 @@
-"""Batch normalisation (lesson 05; used by the CNNs of seed 000: "conv - max pooling - batch norm").
+"""Batch normalisation (lessons/06-descriptors-are-networks normalises its learned front end with it).
+
+The lecture's CNNs chain "conv - max pooling - batch norm".
 
 Per channel c (axis 1: features of (N, D), channels of (N, C, T) or (N, C, F, T)), with the
 statistics taken over every other axis (the batch and, for maps, every position):
@@ -28,7 +30,9 @@ from .base import Layer
 
 
 class BatchNorm(Layer):
-    """Batch normalisation over axis 1 of (N, C), (N, C, T) or (N, C, F, T). Lesson 05.
+    """Batch normalisation over axis 1 of (N, C), (N, C, T) or (N, C, F, T).
+
+    Lesson: lessons/06-descriptors-are-networks.
 
     Parameters: gamma (C,) ones, beta (C,) zeros (trainable); running_mean (C,), running_var
     (C,) (frozen: updated by forward in training mode, used in eval mode, never by optimisers).

@@ -1,4 +1,4 @@
-"""Optimisers: one contract, one formula each (Lesson 03).
+"""Optimisers: one contract, one formula each (lessons/03-optimisation).
 
 Every optimiser is an update rule of (parameter w, gradient g, state) -> new w, written in
 ``update``; the base class ``Optimizer.step`` applies it to every trainable parameter of a
@@ -71,7 +71,7 @@ class SGD(Optimizer):
     """Plain (stochastic) gradient descent: w <- w - lr * g.
 
     Keras: ``keras.optimizers.SGD(learning_rate=lr)``.
-    w, g and every state array have the parameter's shape. Lesson 03.
+    w, g and every state array have the parameter's shape. lessons/03-optimisation.
     """
 
     def update(self, w, g, state):
@@ -83,7 +83,7 @@ class Momentum(Optimizer):
 
     The velocity averages past gradients: steady directions accumulate speed, oscillating
     ones cancel. Keras: ``SGD(learning_rate=lr, momentum=momentum)``, same formula.
-    w, g and every state array have the parameter's shape. Lesson 03.
+    w, g and every state array have the parameter's shape. lessons/03-optimisation.
     """
 
     def __init__(self, params, lr=0.01, momentum=0.9):
@@ -105,7 +105,7 @@ class Nesterov(Optimizer):
     i.e. the gradient step is applied after a look-ahead along the new velocity. (Equal to
     CS231n's w <- w - momentum * v_old + (1 + momentum) * v.)
     Keras: ``SGD(learning_rate=lr, momentum=momentum, nesterov=True)``.
-    w, g and every state array have the parameter's shape. Lesson 03.
+    w, g and every state array have the parameter's shape. lessons/03-optimisation.
     """
 
     def __init__(self, params, lr=0.01, momentum=0.9):
@@ -126,7 +126,7 @@ class Adagrad(Optimizer):
 
     Keras puts epsilon inside the root, sqrt(r + epsilon), and starts from
     ``initial_accumulator_value`` r0 = 0.1 (ours: 0, the textbook value; pass 0.1 to match).
-    w, g and every state array have the parameter's shape. Lesson 03.
+    w, g and every state array have the parameter's shape. lessons/03-optimisation.
     """
 
     def __init__(self, params, lr=0.01, epsilon=1e-7, initial_accumulator_value=0.0):
@@ -147,7 +147,7 @@ class RMSprop(Optimizer):
 
     Keras: ``RMSprop(learning_rate=lr, rho=rho, epsilon=epsilon)``, which puts epsilon
     inside the root, sqrt(r + epsilon).
-    w, g and every state array have the parameter's shape. Lesson 03.
+    w, g and every state array have the parameter's shape. lessons/03-optimisation.
     """
 
     def __init__(self, params, lr=0.001, rho=0.9, epsilon=1e-7):
@@ -171,7 +171,7 @@ class Adam(Optimizer):
 
     Keras: ``Adam(learning_rate=lr, beta_1, beta_2, epsilon)``; Keras adds epsilon to
     sqrt(v) rather than sqrt(v_hat) (the paper's "efficient version"): equal for small eps.
-    w, g and every state array have the parameter's shape. Lesson 03.
+    w, g and every state array have the parameter's shape. lessons/03-optimisation.
     """
 
     def __init__(self, params, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
@@ -200,7 +200,7 @@ class AdamW(Adam):
     Adam's per-coordinate scaling would weaken it, as it does for an L2 penalty).
     Keras: ``AdamW(learning_rate=lr, weight_decay=weight_decay, ...)`` (default 0.004),
     which also decays the biases, as we do here.
-    w, g and every state array have the parameter's shape. Lesson 03.
+    w, g and every state array have the parameter's shape. lessons/03-optimisation.
     """
 
     def __init__(self, params, lr=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,

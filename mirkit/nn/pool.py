@@ -1,7 +1,7 @@
-"""Pooling and flattening layers, channels first (lesson 05).
+"""Pooling and flattening layers, channels first (lessons/05-convolution).
 
-Max pooling is subsampling (seed 000): each output is the maximum of a pool of kh x kw inputs
-of one channel, pools starting every s_h rows and s_w columns ("valid": incomplete pools at the
+Max pooling is subsampling (the lecture's "sous-échantillonnage"): each output is the maximum
+of a pool of kh x kw inputs of one channel, pools starting every s_h rows and s_w columns ("valid": incomplete pools at the
 border are dropped, H_out = floor((H - kh) / s_h) + 1):
 
     y[n, c, i, j] = max_{0 <= p < kh, 0 <= q < kw} x[n, c, i*s_h + p, j*s_w + q]
@@ -13,12 +13,12 @@ pattern moved by less than the pool size often leaves the pooled output unchange
 
 Average pooling replaces the max by the mean; its gradient spreads dy / (kh * kw) evenly.
 Global pooling over time turns a variable-length (N, C, T) map into a fixed (N, C) vector
-(seed 000: "pooling temporel").
+(the lecture's "pooling temporel").
 
 ``maxpool2d_forward_naive`` / ``maxpool2d_forward_fast`` (and their ``backward``) share one API,
-``forward(x, pool_size, stride) -> (y, cache)``, ``backward(dy, cache) -> dx``; the layers use
-the fast one, which loops over the kh*kw taps of a pool (whole-array operations on strided views)
-instead of over the pools, a block of examples at a time.
+``forward(x, pool_size, stride) -> (y, cache)``, ``backward(dy, cache) -> dx``; the naive loops
+are here, the fast versions (whole-array operations, one per tap of the pool) in
+:mod:`mirkit.nn.fast`, and the layers use those.
 """
 from __future__ import annotations
 
@@ -26,20 +26,12 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import Layer
-from .conv import _pair, batch_blocks
+from .fast import maxpool2d_backward_fast, maxpool2d_forward_fast
+from .padding import _pair, _pool_setup
 
-
-def _pool_setup(x, pool_size, stride):
-    x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(f"pool2d: expected x of shape (N, C, H, W), got shape {x.shape}")
-    (kh, kw) = _pair(pool_size, "pool_size")
-    (sh, sw) = (kh, kw) if stride is None else _pair(stride, "stride")
-    H, W = x.shape[2:]
-    if H < kh or W < kw:
-        raise ValueError(f"pool2d: input {H}x{W} is smaller than the pool {kh}x{kw}; "
-                         f"got x of shape {x.shape}")
-    return x, (kh, kw), (sh, sw), ((H - kh) // sh + 1, (W - kw) // sw + 1)
+__all__ = ["AvgPool1D", "AvgPool2D", "Flatten", "GlobalAvgPool", "GlobalMaxPool", "MaxPool1D",
+           "MaxPool2D", "avgpool2d_backward", "avgpool2d_forward", "maxpool2d_backward_fast",
+           "maxpool2d_backward_naive", "maxpool2d_forward_fast", "maxpool2d_forward_naive"]
 
 
 def _pool_windows(x, k, s, out):
@@ -50,9 +42,11 @@ def _pool_windows(x, k, s, out):
 
 # -- max pooling: naive --------------------------------------------------------------------
 def maxpool2d_forward_naive(x, pool_size=2, stride=None):
-    """Max pooling with explicit loops. x (N, C, H, W) -> y (N, C, H_out, W_out). Lesson 05.
+    """Max pooling with explicit loops. x (N, C, H, W) -> y (N, C, H_out, W_out).
 
     stride defaults to pool_size (non-overlapping pools, as in Keras).
+
+    Lesson: lessons/05-convolution.
     """
     x, (kh, kw), (sh, sw), (ho, wo) = _pool_setup(x, pool_size, stride)
     N, C = x.shape[:2]
@@ -77,61 +71,6 @@ def maxpool2d_backward_naive(dy, cache):
                     pool = x[n, c, i * sh: i * sh + kh, j * sw: j * sw + kw]
                     p, q = np.unravel_index(np.argmax(pool), pool.shape)
                     dx[n, c, i * sh + p, j * sw + q] += dy[n, c, i, j]
-    return dx
-
-
-# -- max pooling: fast ---------------------------------------------------------------------
-def _taps(a, k, s, out):
-    """Yield (t, view): for each pool tap (p, q), t = p * kw + q and the (N, C, H_out, W_out)
-    strided view of the input element at that tap in every pool."""
-    for p in range(k[0]):
-        for q in range(k[1]):
-            yield p * k[1] + q, a[:, :, p: p + (out[0] - 1) * s[0] + 1: s[0],
-                                  q: q + (out[1] - 1) * s[1] + 1: s[1]]
-
-
-def maxpool2d_forward_fast(x, pool_size=2, stride=None):
-    """Same as ``maxpool2d_forward_naive``, looping over the kh*kw pool taps instead of the pools.
-
-    Each tap (the input element at offset (p, q) of every pool) is copied once into a contiguous
-    array: numpy's loops run several times faster on contiguous data than on stride-2 views.
-    Then the running maximum over the taps, and, for backward, the index of the first tap
-    holding it (ties go to the first maximum, as np.argmax does in the naive loop): that index
-    is the number of taps *before* the first maximum, so it is counted with one comparison and
-    one addition per tap (masked assignments are much slower in numpy). The work goes by blocks
-    of examples (``batch_blocks``) so that these temporaries stay in the CPU cache.
-    """
-    x, k, s, out = _pool_setup(x, pool_size, stride)
-    N, C = x.shape[:2]
-    y = np.empty((N, C, *out), dtype=x.dtype)
-    arg = np.zeros((N, C, *out), dtype=np.int8 if k[0] * k[1] < 128 else np.int64)
-    for blk in batch_blocks(N, x[0].size):
-        taps = [np.ascontiguousarray(view) for _, view in _taps(x[blk], k, s, out)]
-        yb, argb = y[blk], arg[blk]  # views: filling them fills y and arg
-        np.copyto(yb, taps[0])
-        for tap in taps[1:]:
-            np.maximum(yb, tap, out=yb)
-        before = np.ones(yb.shape, dtype=bool)  # no tap so far held the maximum
-        for tap in taps[:-1]:
-            before &= tap != yb
-            argb += before
-    return y, (x.shape, x.dtype, arg, k, s)
-
-
-def maxpool2d_backward_fast(dy, cache):
-    """One strided pass per pool tap (p, q): inputs that won their pool get dy, others 0.
-
-    By blocks of examples, like the forward pass."""
-    x_shape, dtype, arg, k, s = cache
-    dy = np.asarray(dy)
-    dx = np.zeros(x_shape, dtype=np.result_type(dy, dtype))
-    disjoint = s[0] >= k[0] and s[1] >= k[1]  # each input in at most one pool: no sums needed
-    for blk in batch_blocks(x_shape[0], dx[0].size):
-        for t, view in _taps(dx[blk], k, s, arg.shape[2:]):
-            if disjoint:
-                np.multiply(dy[blk], arg[blk] == t, out=view)
-            else:
-                view += dy[blk] * (arg[blk] == t)
     return dx
 
 
@@ -178,7 +117,7 @@ class _Pool2D(Layer):
 
 
 class MaxPool2D(_Pool2D):
-    """2-D max pooling, x (N, C, H, W) -> (N, C, H_out, W_out), "valid". Lesson 05.
+    """2-D max pooling, x (N, C, H, W) -> (N, C, H_out, W_out), "valid". lessons/05-convolution.
 
     forward: y[n,c,i,j] = max_{p,q} x[n, c, i*s_h + p, j*s_w + q]; backward: dy to the argmax.
     stride defaults to pool_size. No parameters.
@@ -189,7 +128,9 @@ class MaxPool2D(_Pool2D):
 
 
 class AvgPool2D(_Pool2D):
-    """2-D average pooling, x (N, C, H, W) -> (N, C, H_out, W_out), "valid". Lesson 05.
+    """2-D average pooling, x (N, C, H, W) -> (N, C, H_out, W_out), "valid".
+
+    Lesson: lessons/05-convolution.
 
     forward: y[n,c,i,j] = mean_{p,q} x[n, c, i*s_h + p, j*s_w + q]; backward: dy / (kh kw) to
     every input of the pool. stride defaults to pool_size. No parameters.
@@ -225,14 +166,14 @@ class _Pool1D(Layer):
 class MaxPool1D(_Pool1D):
     """Max pooling over time, x (N, C, T) -> (N, C, T_out), T_out = floor((T - k) / s) + 1.
 
-    forward: y[n,c,t] = max_p x[n, c, t*s + p]; backward: dy to the argmax. Lesson 05.
+    forward: y[n,c,t] = max_p x[n, c, t*s + p]; backward: dy to the argmax. lessons/05-convolution.
     """
 
     _pool2d = MaxPool2D
 
 
 class AvgPool1D(_Pool1D):
-    """Average pooling over time, x (N, C, T) -> (N, C, T_out). Lesson 05.
+    """Average pooling over time, x (N, C, T) -> (N, C, T_out). lessons/05-convolution.
 
     forward: y[n,c,t] = mean_p x[n, c, t*s + p]; backward: dy / k to each input of the pool.
     """
@@ -259,8 +200,10 @@ class _GlobalPool(Layer):
 class GlobalMaxPool(_GlobalPool):
     """Maximum over time (the last axis by default): (N, C, T) -> (N, C), (N, C, F, T) -> (N, C, F).
 
-    Turns a variable-length map into a fixed-size vector (seed 000). axis=(-2, -1) pools over
-    frequency and time. forward: y = max_t x[..., t]; backward: dy to the (first) argmax. Lesson 05.
+    Turns a variable-length map into a fixed-size vector (the lecture's "pooling temporel").
+    axis=(-2, -1) pools over frequency and time. forward: y = max_t x[..., t]; backward: dy to
+    the (first) argmax.
+    Lesson: lessons/05-convolution.
     """
 
     def forward(self, x):
@@ -283,7 +226,7 @@ class GlobalMaxPool(_GlobalPool):
 
 
 class GlobalAvgPool(_GlobalPool):
-    """Mean over time (the last axis by default): (N, C, T) -> (N, C). Lesson 05.
+    """Mean over time (the last axis by default): (N, C, T) -> (N, C). lessons/05-convolution.
 
     forward: y = (1/T) sum_t x[..., t]; backward: dx[..., t] = dy / T. axis=(-2, -1) for both.
     """
@@ -304,7 +247,7 @@ class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...), in C order (channels first, then F, then T).
 
     Keras' Flatten on channels-last data orders features differently; a Dense layer after it
-    learns either order. backward: reshape back. Lesson 05.
+    learns either order. backward: reshape back. lessons/05-convolution.
     """
 
     def forward(self, x):

@@ -1,8 +1,10 @@
-"""Learning-rate schedules: callables step -> lr, to pass as an optimiser's ``lr`` (Lesson 03).
+"""Learning-rate schedules: callables step -> lr, to pass as an optimiser's ``lr``.
 
 ``step`` is the number of updates already made (0 for the first), as in Keras.
 
     opt = SGD(model.named_parameters(), lr=cosine_decay(0.1, decay_steps=1000))
+
+Lesson: lessons/03-optimisation.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ def _positive(name: str, value) -> None:
 def step_decay(lr0: float, drop: float = 0.5, every: int = 10):
     """lr(t) = lr0 * drop^floor(t / every): multiply by ``drop`` every ``every`` steps.
 
-    Lesson 03.
+    lessons/03-optimisation.
     """
     _positive("every", every)
 
@@ -30,7 +32,7 @@ def exponential_decay(lr0: float, decay_rate: float, decay_steps: int):
     """lr(t) = lr0 * decay_rate^(t / decay_steps).
 
     Keras: ``keras.optimizers.schedules.ExponentialDecay(lr0, decay_steps, decay_rate)``.
-    Lesson 03.
+    lessons/03-optimisation.
     """
     _positive("decay_steps", decay_steps)
 
@@ -43,7 +45,7 @@ def cosine_decay(lr0: float, decay_steps: int, alpha: float = 0.0):
     """lr(t) = lr0 * ((1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2 + alpha), T = decay_steps.
 
     Falls from lr0 to alpha * lr0 along half a cosine, then stays there.
-    Keras: ``keras.optimizers.schedules.CosineDecay(lr0, decay_steps, alpha)``. Lesson 03.
+    Keras: ``keras.optimizers.schedules.CosineDecay(lr0, decay_steps, alpha)``. lessons/03-optimisation.
     """
     _positive("decay_steps", decay_steps)
 

@@ -1,4 +1,4 @@
-"""Training: mini-batches, fit loop, early stopping, predictions, saved weights (Lessons 03-04).
+"""Training: mini-batches, the fit loop, early stopping, predictions.
 
 One training step is the whole of backpropagation-based learning:
 
@@ -9,16 +9,21 @@ One training step is the whole of backpropagation-based learning:
 
 ``fit`` repeats it over shuffled mini-batches for several epochs, records a ``History``
 (loss and metrics per epoch, train and validation, Keras' key names) and can stop early.
+Saving and loading weights: :mod:`mirkit.nn.weights` (re-exported here).
+
+Lessons: lessons/03-optimisation, lessons/04-classification.
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
 from .init import as_rng
 from .losses import l2_penalty
 from .metrics import to_labels
+from .weights import get_weights, load_weights, save_weights, set_weights
+
+__all__ = ["EarlyStopping", "History", "evaluate", "fit", "get_weights", "load_weights",
+           "minibatches", "predict", "predict_classes", "save_weights", "set_weights", "train_step"]
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -26,7 +31,7 @@ def minibatches(X, y=None, batch_size: int | None = 32, shuffle: bool = True, rn
     """Yield mini-batches (xb, yb) -- or xb alone when y is None -- covering X once.
 
     batch_size: 1 is stochastic gradient descent, None (all N examples) is batch gradient
-    descent, anything between is mini-batch gradient descent (Lesson 03).
+    descent, anything between is mini-batch gradient descent (lessons/03-optimisation).
 
     shuffle: visit the examples in a random order (from ``rng``: an int seed or a Generator;
     pass the same Generator every epoch to get a new order each epoch, reproducibly).
@@ -47,63 +52,6 @@ def minibatches(X, y=None, batch_size: int | None = 32, shuffle: bool = True, rn
             yield X[idx]
         else:
             yield X[idx], np.asarray(y)[idx]
-
-
-# -- weights --------------------------------------------------------------------------------
-def get_weights(model) -> dict:
-    """A copy of every parameter value, by name."""
-    return {name: p.value.copy() for name, p in model.named_parameters()}
-
-
-def set_weights(model, weights: dict, source: str = "weights") -> None:
-    """Copy values into the parameters (in place, so optimisers keep their references).
-
-    Raises a ValueError listing missing, unexpected and wrongly shaped parameters.
-    """
-    params = dict(model.named_parameters())
-    missing = sorted(set(params) - set(weights))
-    unexpected = sorted(set(weights) - set(params))
-    wrong = [f"{k}: model {params[k].value.shape}, {source} {np.shape(weights[k])}"
-             for k in params if k in weights and params[k].value.shape != np.shape(weights[k])]
-    if missing or unexpected or wrong:
-        lines = [f"{source} do not match the model:"]
-        if missing:
-            lines.append(f"  missing parameters: {missing}")
-        if unexpected:
-            lines.append(f"  unexpected parameters: {unexpected}")
-        if wrong:
-            lines.append("  wrong shapes: " + "; ".join(wrong))
-        lines.append("  Build the same architecture (same layers, same sizes) before loading.")
-        raise ValueError("\n".join(lines))
-    for name, p in params.items():
-        p.value[...] = weights[name]
-
-
-def _npz_path(path) -> Path:
-    """``path`` with ".npz" appended unless it already ends with it (as np.savez does)."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
-    return path
-
-
-def save_weights(model, path) -> Path:
-    """Save every parameter to a .npz file, one array per parameter name (e.g. "0.W")."""
-    path = _npz_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **get_weights(model))
-    return path
-
-
-def load_weights(model, path) -> None:
-    """Load a .npz written by ``save_weights`` into ``model`` (names and shapes must match).
-
-    ``path`` may be given as it was to ``save_weights``, with or without ".npz".
-    """
-    if not Path(path).exists():
-        path = _npz_path(path)  # save_weights(model, "w") wrote w.npz
-    with np.load(path) as data:
-        set_weights(model, {k: data[k] for k in data.files}, source=f"weights in {path}")
 
 
 # -- one step, predictions, evaluation ------------------------------------------------------
@@ -206,7 +154,8 @@ class History:
 
 class EarlyStopping:
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best`` put back the weights of the best epoch (Lesson 03).
+    epochs; with ``restore_best`` put back the weights of the best epoch.
+    Lesson: lessons/03-optimisation.
 
     monitor: a History key, "val_loss" by default ("loss" when there is no validation data).
     Losses are minimised, other metrics maximised. The best weights are restored when
@@ -258,7 +207,7 @@ def fit(model, loss, optimizer, X, y, epochs: int = 10, batch_size: int | None =
         validation_data=None, metrics=("accuracy",), early_stopping=None,
         patience: int | None = None, l2: float = 0.0, seed=0, shuffle: bool = True,
         verbose: bool = True) -> History:
-    """Train ``model`` by mini-batch gradient descent; return the History (Lessons 03-04).
+    """Train ``model`` by mini-batch gradient descent; return the History.
 
     X, y: training data (N, ...) and targets. validation_data: (X_val, y_val) or None.
     batch_size: examples per step; None for full-batch gradient descent.
@@ -271,6 +220,8 @@ def fit(model, loss, optimizer, X, y, epochs: int = 10, batch_size: int | None =
     early_stopping: an EarlyStopping, or give ``patience`` for the default one.
     seed: int or Generator for the shuffling. Float inputs are cast to the model's dtype
     (float32 models train on float32 data). verbose: a tqdm bar over the epochs.
+
+    Lessons: lessons/03-optimisation, lessons/04-classification.
     """
     from tqdm.auto import tqdm
 
