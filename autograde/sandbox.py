@@ -204,13 +204,15 @@ def sandbox_command(kernel_cmd: list[str], *, isolation: str, run_dir: Path, ctl
                 "/etc/alternatives", "/etc/ssl/certs"):
         if os.path.exists(etc):
             args += [*_bind_parents(Path(etc), made), "--ro-bind", etc, etc]
+    # the private /tmp first: a Python or a course that lives under /tmp (a CI clone) is bound
+    # on top of it afterwards, not hidden by it
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb * mb),
+             "--tmpfs", "/tmp"]
+    made.add("/tmp")
     for root in _python_roots():
         if str(root).startswith("/usr/"):
             continue
         args += [*_bind_parents(root, made), "--ro-bind", str(root), str(root)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb * mb),
-             "--tmpfs", "/tmp"]
-    made.add("/tmp")
     for name, folder in sorted(data_dirs.items()):
         args += [*_bind_parents(Path("/data") / name, made), "--ro-bind", str(folder),
                  f"/data/{name}"]
