@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# the chord recogniser's pitch names: annotations and estimates share one vocabulary
+from mirkit.chords import PITCH_CLASSES as NOTE_NAMES
+
 # every chord quality the genres use -> its triad (by its third: major or minor); the
 # half-diminished m7b5 and dim keep their minor third
 TRIAD = {"maj": "maj", "6": "maj", "7": "maj", "maj7": "maj", "9": "maj", "maj9": "maj", "13": "maj",
