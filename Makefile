@@ -26,6 +26,11 @@ $(STAMP): requirements.lock pyproject.toml
 	# requirements.lock already holds every pinned dependency of the course and of both extras
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e '.[instructor,test]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mirkit)" >/dev/null
+	# librosa compiles its numba gufuncs on import and caches them next to its code; processes that
+	# write that cache at the same time can pair files from two compilations and segfault later
+	# (numba issue 10128): one process writes it here, before lessons and tests run in parallel
+	find $(VENV) -path '*librosa*' \( -name '*.nbi' -o -name '*.nbc' \) -delete
+	$(BIN)/python -c 'import librosa.beat, librosa.core.audio, librosa.core.pitch, librosa.util.utils'
 	touch $(STAMP)
 
 # the student set-up: no instructor tools, Validate with the course config (autograde/student/README.md);

@@ -11,8 +11,9 @@ Printed, all measured in this run:
    the float32 matrix-product rate of this machine (numpy @ on 2048 x 2048 matrices).
 
 Timing is interleaved so that mirkit and Keras see the same machine load: after a warm-up,
-each of ROUNDS rounds runs Keras once, mirkit fast with numpy's default BLAS threads once and
-mirkit fast with one BLAS thread once, and each gets the median of its rounds. The better of
+each of ROUNDS rounds runs Keras, mirkit fast with numpy's default BLAS threads and mirkit
+fast with one BLAS thread, each twice in a row with only the second run timed (the steady
+state of a training loop), and each gets the median of its rounds. The better of
 mirkit's two thread settings is reported, labelled (on a busy 2-core machine, two BLAS threads
 waiting for each other can be several times slower); Keras keeps TensorFlow's own threading.
 The GFLOP/s figure uses that same thread setting for the convolutions and for the reference
@@ -48,7 +49,10 @@ def _interleaved(fns, rounds=ROUNDS, pause=PAUSE):
 
     The pause lets the worker threads of the previous run go to sleep first: idle TensorFlow
     and OpenBLAS threads spin for a while before sleeping, and would otherwise eat into the
-    next run's time on a 2-core machine.
+    next run's time on a 2-core machine. After the pause each fn runs once untimed, then once
+    timed: a training loop runs its steps back to back, and on a virtual machine the first
+    tens of milliseconds after an idle pause run up to twice slower (the cores wake up), which
+    would measure the pause rather than the step.
     """
     for fn in fns.values():
         fn()  # warm-up (allocations, BLAS threads, tf.function tracing)
@@ -56,6 +60,7 @@ def _interleaved(fns, rounds=ROUNDS, pause=PAUSE):
     for _ in range(rounds):
         for name, fn in fns.items():
             time.sleep(pause)
+            fn()  # untimed: wakes the cores and this side's threads up again (see the docstring)
             times[name].append(_time(fn))
     return {name: tuple(np.median(t, axis=0)) for name, t in times.items()}
 

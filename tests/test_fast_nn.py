@@ -109,3 +109,29 @@ def test_an_error_on_a_thread_reaches_the_caller(monkeypatch):
 
     with pytest.raises(ValueError, match="example 3"):
         fast._on_threads(range(8), work, multiply_adds=1)
+
+
+@pytest.mark.parametrize("shape", [(5, 3, 7, 6), (4, 9), (11,), ()])
+@pytest.mark.parametrize("on_threads", [False, True])
+def test_fast_relu_equals_its_formula(shape, on_threads, monkeypatch):
+    monkeypatch.setattr(fast, "PARALLEL_WORK", 0 if on_threads else 10 ** 12)
+    monkeypatch.setattr(fast, "threads", lambda: 2 if on_threads else 1)
+    monkeypatch.setattr(fast, "CACHE_BLOCK", 8)  # several blocks even for these small arrays
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal(shape).astype(np.float32)
+    z.flat[0] = 0.0  # the kink: derivative 0
+    mask, y = fast.relu_forward_fast(z)
+    np.testing.assert_array_equal(mask, z > 0)
+    np.testing.assert_array_equal(y, np.maximum(z, 0))
+    assert y.dtype == z.dtype
+    dout = rng.standard_normal(shape)
+    np.testing.assert_array_equal(fast.relu_backward_fast(dout, mask), dout * (z > 0))
+
+
+def test_keep_freed_memory_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("MIRKIT_MALLOC", "system")
+    assert fast.keep_freed_memory() is False
+    monkeypatch.delenv("MIRKIT_MALLOC")
+    import platform
+
+    assert fast.keep_freed_memory() is (platform.libc_ver()[0] == "glibc")

@@ -10,41 +10,30 @@ import csv
 import hashlib
 import io
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
 from autograde.leaderboard import Leaderboard
-from autograde.leaderboard.app import create_app
 from autograde.leaderboard.grader import Grader
 from autograde.leaderboard.handin import MAX_ATTEMPTS
 from autograde.leaderboard.testing import fake_grade, notebook_bytes, write_labels
-# the competition's API tests' clock and database fixtures (SQLite, and PostgreSQL when present)
-from test_leaderboard_api import Clock, db_url  # noqa: F401
+# the competition's API tests' harness, clock and database fixtures (SQLite, and PostgreSQL when present)
+from test_leaderboard_api import START, Served, db_url, serving  # noqa: F401
 
 pytestmark = pytest.mark.xdist_group("leaderboard_api")
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 LESSON, OTHER = "01-artificial-neuron", "02-backpropagation"
 
 
-class Course:
+class Course(Served):
     """A class server with two lessons open for hand-in; helpers speak for one student each."""
 
     def __init__(self, db, tmp_path):
         write_labels(tmp_path / "labels.csv", n=20)
-        self.lb, self.instructor = Leaderboard.create(db, tmp_path / "labels.csv", now=START)
-        issued = self.lb.add_students([{"name": "alice"}, {"name": "bob"}])
-        self.tokens = {name: tok for name, _, tok in issued}
+        self.serve(*Leaderboard.create(db, tmp_path / "labels.csv", now=START), [{"name": "alice"}, {"name": "bob"}])
         self.lb.set_handin_lesson(LESSON, deadline=START + timedelta(days=7), max_handins=2)
         self.lb.set_handin_lesson(OTHER)
-        self.clock = Clock(START)
-        self.client = TestClient(create_app(self.lb, clock=self.clock))
-        self.client.__enter__()
-
-    def auth(self, who):
-        return {"Authorization": f"Bearer {self.instructor if who == 'instructor' else self.tokens[who]}"}
 
     def handin(self, who, raw=None, lesson=LESSON, key=""):
         raw = notebook_bytes(text=who) if raw is None else raw
@@ -62,10 +51,7 @@ class Course:
 
 @pytest.fixture
 def course(db_url, tmp_path):
-    c = Course(db_url, tmp_path)
-    yield c
-    c.client.__exit__(None, None, None)
-    c.lb.engine.dispose()
+    yield from serving(Course(db_url, tmp_path))
 
 
 def test_auth_is_required_and_scoped(course):

@@ -43,18 +43,13 @@ def db_url(request, tmp_path):
     return request.getfixturevalue("pg_server").new_database()
 
 
-class Comp:
-    """A competition, its tokens, and a TestClient; helpers speak for one student each."""
+class Served:
+    """A class server for tests: ``lb`` behind a started TestClient on a fake clock (from START);
+    ``auth(name)`` speaks for one student, or for "instructor"; ``close()`` stops both."""
 
-    def __init__(self, db, tmp_path, metric="accuracy", **options):
-        self.ids, self.truth = write_labels(tmp_path / "labels.csv", n=N, labels=LABELS, seed=1)
-        opts = dict(metric=metric, daily_limit=3, selections=2, deadline=DEADLINE,
-                    public_fraction=0.5, seed=7, now=START)
-        opts.update(options)
-        self.lb, self.instructor = Leaderboard.create(db, tmp_path / "labels.csv", **opts)
-        issued = self.lb.add_students([{"name": "alice", "team": "red"}, {"name": "bob", "team": "red"},
-                                       {"name": "carol"}])
-        self.tokens = {name: tok for name, _, tok in issued}
+    def serve(self, lb, instructor, students):
+        self.lb, self.instructor = lb, instructor
+        self.tokens = {name: tok for name, _, tok in lb.add_students(students)}
         self.clock = Clock(START)
         self.client = TestClient(create_app(self.lb, clock=self.clock))
         self.client.__enter__()
@@ -62,6 +57,28 @@ class Comp:
     def auth(self, who):
         token = self.instructor if who == "instructor" else self.tokens[who]
         return {"Authorization": f"Bearer {token}"}
+
+    def close(self):
+        self.client.__exit__(None, None, None)
+        self.lb.engine.dispose()
+
+
+def serving(harness):
+    """A fixture's body: the harness for the test, closed after it."""
+    yield harness
+    harness.close()
+
+
+class Comp(Served):
+    """A competition, its tokens, and a TestClient; helpers speak for one student each."""
+
+    def __init__(self, db, tmp_path, metric="accuracy", **options):
+        self.ids, self.truth = write_labels(tmp_path / "labels.csv", n=N, labels=LABELS, seed=1)
+        opts = dict(metric=metric, daily_limit=3, selections=2, deadline=DEADLINE,
+                    public_fraction=0.5, seed=7, now=START)
+        opts.update(options)
+        self.serve(*Leaderboard.create(db, tmp_path / "labels.csv", **opts),
+                   [{"name": "alice", "team": "red"}, {"name": "bob", "team": "red"}, {"name": "carol"}])
 
     def submit(self, who, preds=None, raw=None, name="preds.csv"):
         raw = raw if raw is not None else submission_bytes(self.ids, preds if preds is not None
@@ -83,10 +100,7 @@ class Comp:
 
 @pytest.fixture
 def comp(db_url, tmp_path):
-    c = Comp(db_url, tmp_path)
-    yield c
-    c.client.__exit__(None, None, None)
-    c.lb.engine.dispose()
+    yield from serving(Comp(db_url, tmp_path))
 
 
 def test_public_score_is_sklearn_accuracy_on_the_public_ids(comp):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 DATA_ENV = "MIRKIT_DATA"
 # Bump when the generator's output changes (music, production, splits, annotations).
-DATASET_VERSION = 3
+DATASET_VERSION = 4
 _COMPLETE = ".complete"
 
 

@@ -384,6 +384,7 @@ class Artist:
     humanize: float
     extend: bool
     production: dict = field(default_factory=dict)
+    borrowed: list = field(default_factory=list)  # the habits drawn from a neighbouring genre
 
     def to_dict(self):
         return asdict(self)
@@ -401,10 +402,16 @@ def draw_artist(genre, artist_id, rng, borrow=BORROW):
         raise ValueError(f"unknown genre {genre!r}; choose from {GENRES}")
     S = STYLES[genre]
 
+    borrowed = []
+
     def habit(name):
         # the first options of each list are the most typical: weights 1, 1/2^1.3, 1/3^1.3, ...
         p = SOUND_BORROW * borrow / BORROW if name.endswith("_prog") or name == "kits" else borrow
-        src = STYLES[rng.choice(NEIGHBOURS[genre])] if rng.random() < p else S
+        src = S
+        if rng.random() < p:
+            other = str(rng.choice(NEIGHBOURS[genre]))
+            src = STYLES[other]
+            borrowed.append(f"{name} from {other}")
         w = 1.0 / np.arange(1, len(src[name]) + 1) ** 1.3
         return src[name][rng.choice(len(w), p=w / w.sum())]
 
@@ -424,7 +431,7 @@ def draw_artist(genre, artist_id, rng, borrow=BORROW):
         lead=habit("lead"), programs=programs,
         volumes={r: int(rng.integers(85, 116)) for r in ("drums", "bass", "comp", "lead", "pad")},
         humanize=float(rng.uniform(0.0, 0.02)), extend=bool(S.get("extend", False)),
-        production=draw_production(genre, rng),
+        production=draw_production(genre, rng), borrowed=borrowed,
     )
 
 

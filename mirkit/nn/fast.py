@@ -27,6 +27,16 @@ Why it is fast: the matrix products run in BLAS. How it stays fast:
   each running BLAS on one thread: numpy releases the GIL in copies and matrix products, and a
   few large independent products keep two cores busy better than many small multi-threaded ones.
 
+ReLU (``relu_forward_fast``, ``relu_backward_fast``): the same two numpy lines as
+:class:`mirkit.nn.ReLU`'s formula, run on blocks of examples shared between threads (on a
+spectrogram batch they are passes over tens of MB, limited by memory traffic per core).
+
+Memory (:func:`keep_freed_memory`, called on import): glibc hands every array above 32 MB
+straight back to the system when it is freed, so the next step's array of the same size is
+page-faulted in again and zeroed by the kernel: one more pass over memory per big array, about
+a fifth of a training step on spectrogram batches. mirkit asks glibc to keep freed memory for
+reuse instead, as TensorFlow's and PyTorch's allocators do. ``MIRKIT_MALLOC=system`` turns it off.
+
 Max pooling loops over the kh*kw taps of a pool (whole-array operations on strided views)
 instead of over the pools, a block of examples at a time (:func:`batch_blocks`), the blocks
 shared between threads like the convolution's examples (pooling is limited by memory traffic:
@@ -35,6 +45,7 @@ two threads help less than they do for the matrix products).
 from __future__ import annotations
 
 import os
+import platform
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,6 +55,27 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from .padding import _check_conv_args, _conv_pads, _pad, _pool_setup
 
 PARALLEL_WORK = 2 ** 22  # multiply-adds per call below which threads cost more than they save
+
+
+# -- memory ------------------------------------------------------------------------------------
+def keep_freed_memory(limit=2 ** 30):
+    """Let glibc reuse freed blocks of up to ``limit`` bytes instead of returning them to the
+    system (see the module docstring). True if it was set; a no-op (False) off glibc or with
+    ``MIRKIT_MALLOC=system``. The process keeps its peak memory until it exits."""
+    if os.environ.get("MIRKIT_MALLOC") == "system" or platform.libc_ver()[0] != "glibc":
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from <malloc.h>
+    # big blocks from the heap, not from mmap; and the heap's free top kept, not trimmed
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, int(limit)) and libc.mallopt(M_TRIM_THRESHOLD, int(limit)))
+
+
+keep_freed_memory()
 
 
 # -- threads ---------------------------------------------------------------------------------
@@ -224,7 +256,9 @@ def conv2d_backward_fast(dy, cache):
         else:
             d = dy[n].reshape(C_out, L)
         d.sum(axis=1, out=db_parts[n])  # the wrapped outputs are 0: they add nothing to db
-        np.matmul(_cols(win, n, buffers), d.T, out=dW_T_parts[n])   # (dy[n] @ cols^T)^T
+        # (dy[n] @ cols^T)^T; np.dot, not matmul: matmul did not run this long, thin product on
+        # two threads at once here (numpy 2.4, OpenBLAS), np.dot does
+        np.dot(_cols(win, n, buffers), d.T, out=dW_T_parts[n])
         dcols = _buffer(buffers, "dcols", (C_in * kh * kw, L), dtype)
         np.matmul(W_flat_T, d, out=dcols)
         dcols = dcols.reshape(C_in, kh, kw, L)
@@ -243,6 +277,36 @@ def conv2d_backward_fast(dy, cache):
     db = db_parts.sum(axis=0)
     dW = dW_T_parts.sum(axis=0).T.reshape(W.shape)
     return dxpad[:, :, top: top + H, left: left + Wd], dW, db
+
+
+# -- ReLU --------------------------------------------------------------------------------------
+def relu_forward_fast(z):
+    """Same as ``(z > 0, np.maximum(z, 0))``: returns (mask, y), by blocks of examples on threads."""
+    z = np.asarray(z)
+    if z.ndim == 0:
+        return z > 0, np.maximum(z, 0)
+    mask, y = np.empty(z.shape, dtype=bool), np.empty_like(z)
+
+    def block(blk, _):
+        np.greater(z[blk], 0, out=mask[blk])
+        np.maximum(z[blk], 0, out=y[blk])
+
+    _on_threads(batch_blocks(len(z), z[0].size), block, z.size)
+    return mask, y
+
+
+def relu_backward_fast(dout, mask):
+    """Same as ``dout * mask``, by blocks of examples on threads."""
+    dout = np.asarray(dout)
+    if dout.ndim == 0 or dout.shape != mask.shape:
+        return dout * mask
+    dz = np.empty(dout.shape, dtype=np.result_type(dout, mask))
+
+    def block(blk, _):
+        np.multiply(dout[blk], mask[blk], out=dz[blk])
+
+    _on_threads(batch_blocks(len(dout), dout[0].size), block, dout.size)
+    return dz
 
 
 # -- max pooling ---------------------------------------------------------------------------------
