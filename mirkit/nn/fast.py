@@ -283,7 +283,7 @@ def conv2d_backward_fast(dy, cache):
 def relu_forward_fast(z):
     """Same as ``(z > 0, np.maximum(z, 0))``: returns (mask, y), by blocks of examples on threads."""
     z = np.asarray(z)
-    if z.ndim == 0:
+    if z.ndim == 0 or len(z) == 0:  # no examples to share out
         return z > 0, np.maximum(z, 0)
     mask, y = np.empty(z.shape, dtype=bool), np.empty_like(z)
 
@@ -298,7 +298,7 @@ def relu_forward_fast(z):
 def relu_backward_fast(dout, mask):
     """Same as ``dout * mask``, by blocks of examples on threads."""
     dout = np.asarray(dout)
-    if dout.ndim == 0 or dout.shape != mask.shape:
+    if dout.ndim == 0 or len(dout) == 0 or dout.shape != mask.shape:  # nothing to share, or broadcasting
         return dout * mask
     dz = np.empty(dout.shape, dtype=np.result_type(dout, mask))
 
