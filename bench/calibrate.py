@@ -95,7 +95,9 @@ RESPLITS = 20  # other artist splits of each seed's tracks, for the spread due t
 
 
 def descriptor_table(ds, cache, jobs):
-    """Every descriptor model on one dataset: rows (model, split, accuracy, C) and the SVM confusion matrix."""
+    """Every descriptor model on one dataset: rows (model, split, accuracy, C), the SVM confusion
+    matrix, the honest split's name, the features, and the honest split's MFCC + SVM (the model
+    its test score comes from)."""
     from sklearn.metrics import confusion_matrix
 
     F = ds.features(descriptors, cache=cache, n_jobs=jobs)
@@ -105,18 +107,19 @@ def descriptor_table(ds, cache, jobs):
     if honest is None:
         raise SystemExit(f"{ds.root} has no artist-disjoint split (artist or filtered)")
     mfcc = F[:, :40]
-    rows, conf = [], None
+    rows, conf, honest_svm = [], None, None
     for split in [honest] + (["random"] if "random" in splits else []):
         for name, fn, grid in (("MFCC + logistic regression", logreg, LOGREG_GRID),
                                ("MFCC + SVM", svm, SVM_GRID)):
-            acc, pred, best, _ = fit_eval(fn, mfcc, y, splits[split], grid)
+            acc, pred, best, model = fit_eval(fn, mfcc, y, splits[split], grid)
             rows.append((name, split, acc, best))
             if split == honest and name == "MFCC + SVM":
                 conf = confusion_matrix(y[splits[split] == "test"], pred, labels=range(len(ds.classes)))
+                honest_svm = model
     for k, name in enumerate(TRIVIAL):
         acc, _, best, _ = fit_eval(svm, F[:, [40 + k]], y, splits[honest], (1.0, 10.0))
         rows.append((f"{name} alone + SVM", honest, acc, best))
-    return rows, conf, honest, F
+    return rows, conf, honest, F, honest_svm
 
 
 def resplit_spread(ds, F, n=RESPLITS):
@@ -138,9 +141,10 @@ def pick(rows, model, split):
 def hidden_check(datasets, first, root, secret_seed, jobs, cache):
     """MFCC + SVM against the hidden test set of ``secret_seed``, from every public seed.
 
-    ``datasets``: seed -> (Dataset, features). For each seed, the artist split's own model (C
-    chosen on valid, trained on train + valid: the model its test score comes from) scores the
-    hidden tracks too -- the like-for-like comparison of the two test sets. For the seed
+    ``datasets``: seed -> (Dataset, features, the artist split's MFCC + SVM from
+    :func:`descriptor_table`: C chosen on valid, trained on train + valid, the model its test
+    score comes from). Each seed's model scores the hidden tracks too -- the like-for-like
+    comparison of the two test sets. For the seed
     ``first``, also the model refit on all the public tracks (what a student of the challenge
     does). Returns a dict: acc (refit, ``first``), same (seed -> accuracy), n, C, shared (hidden
     artists also in the public data of ``first``).
@@ -159,12 +163,11 @@ def hidden_check(datasets, first, root, secret_seed, jobs, cache):
     hidden = Dataset(tracks, out, "hidden", classes=list(GENRES))
     H = hidden.features(descriptors, cache=cache, n_jobs=jobs)
     same, res = {}, {}
-    for seed, (ds, F) in datasets.items():
+    for seed, (ds, F, split_model) in datasets.items():
         truth = np.array([ds.classes.index(t.label) for t in hidden.tracks])
-        parts = np.array([t.splits["artist"] for t in ds.tracks])
-        _, _, best, split_model = fit_eval(svm, F[:, :40], ds.labels, parts, SVM_GRID)
         same[seed] = float(np.mean(split_model.predict(H[:, :40]) == truth))
         if seed == first:
+            best = split_model.get_params()["svc__C"]
             pred = svm(best).fit(F[:, :40], ds.labels).predict(H[:, :40])
             hidden_artists = {t["artist"]["id"] for t in plan(secret_seed, preset("full", tracks=30), prefix="hidden_")}
             res = dict(acc=float(np.mean(pred == truth)), C=best, shared=len(hidden_artists & set(ds.artists)))
@@ -310,8 +313,8 @@ def main(argv=None):
     root = Path(args.root) if args.root else data_root()
     cache = root / "cache"
     t_start = time.perf_counter()
-    # the first seed, its hidden test and CNN, then the other seeds: a partial report (written
-    # after every step) has every section early
+    # the first seed and its CNN, then the other seeds, then the hidden test set (compared with
+    # every seed): a partial report is written after every step
     steps = [("data", args.data)] if args.data else [("seed", args.seeds[0])]
     if not args.data and not args.no_cnn:
         steps.append(("cnn", args.seeds[0]))
@@ -325,19 +328,19 @@ def main(argv=None):
         if kind in ("seed", "data"):
             ds = load_dataset(what) if kind == "data" else load_dataset(
                 preset_path("full", what, root=root, n_jobs=args.jobs))
-            rows, conf, honest, F = descriptor_table(ds, cache, args.jobs)
+            rows, conf, honest, F, honest_svm = descriptor_table(ds, cache, args.jobs)
             results[what] = dict(rows=rows, conf=conf, honest=honest, n=len(ds), classes=ds.classes,
                                  resplits=resplit_spread(ds, F),
                                  n_test=int(sum(t.splits.get(honest) == "test" for t in ds.tracks)),
                                  n_artists=len(set(ds.artists)))
-            datasets[what] = (ds, F)
+            datasets[what] = (ds, F, honest_svm)
             tqdm.write(f"{kind} {what}: MFCC + SVM {honest} {pick(rows, 'MFCC + SVM', honest):.1%}, "
                        f"random {pick(rows, 'MFCC + SVM', 'random') or 0:.1%}")
         elif kind == "hidden":
             results["hidden"] = h = hidden_check(datasets, what, root, args.secret_seed, args.jobs, cache)
             tqdm.write(f"hidden test: {h['acc']:.1%} on {h['n']} tracks")
         else:
-            ds, _ = datasets[what]
+            ds = datasets[what][0]
             results["cnn"] = dict(cached_cnn(ds, what, args, cache), seed=what)
             tqdm.write(f"CNN: {results['cnn']['acc']:.1%} in {results['cnn']['minutes']:.1f} min")
         # a partial report after every step: a long run that is stopped still leaves its numbers
@@ -359,7 +362,8 @@ def render_report(results, args, version, total_minutes):
     trivial = {s: max((a, n) for n, _, a, _ in results[s]["rows"] if "alone" in n) for s in seeds}
     lines = [f"# Difficulty calibration: synthetic GTZAN, full preset (dataset version {version})", "",
              "Remade by `.venv/bin/python -m bench.calibrate` (this report: "
-             f"`{' '.join(['python -m bench.calibrate'] + args.argv)}`, {total_minutes:.0f} min). "
+             f"`{' '.join(['python -m bench.calibrate'] + args.argv)}`, {total_minutes:.1f} min, reusing the "
+             "datasets, features and CNN result that earlier runs stored; a first run generates and trains them). "
              "Each model: hyper-parameter chosen "
              "on valid, refit on train + valid, scored on test. MFCC = mean and std of 20 MFCCs over the clip.",
              ""]

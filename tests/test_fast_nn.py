@@ -129,10 +129,38 @@ def test_fast_relu_equals_its_formula(shape, on_threads, monkeypatch):
     np.testing.assert_array_equal(fast.relu_backward_fast(dout, mask), dout * (z > 0))
 
 
+MMAPPED = """
+import ctypes, numpy as np
+import mirkit.nn.fast as fast
+
+class Info(ctypes.Structure):  # glibc's struct mallinfo2
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+before = libc.mallinfo2().hblkhd
+a = np.empty(2 ** 24, dtype=np.float32)  # 64 MB
+print(libc.mallinfo2().hblkhd - before)  # bytes of it that malloc took with mmap
+"""
+
+
+@pytest.mark.skipif(not fast._glibc(), reason="keep_freed_memory only acts on glibc")
+@pytest.mark.parametrize("setting", ["default", "system"])
+def test_keep_freed_memory_takes_big_arrays_from_the_heap(setting):
+    """With mirkit's setting a 64 MB array comes from the heap (reused after free, no page faults
+    again); with MIRKIT_MALLOC=system glibc maps it with mmap, and unmaps it on free."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MIRKIT_MALLOC": setting}
+    out = subprocess.run([sys.executable, "-c", MMAPPED], env=env, capture_output=True, text=True, check=True)
+    mmapped = int(out.stdout.split()[-1])
+    assert (mmapped == 0) if setting == "default" else (mmapped >= 2 ** 26), mmapped
+
+
 def test_keep_freed_memory_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("MIRKIT_MALLOC", "system")
     assert fast.keep_freed_memory() is False
     monkeypatch.delenv("MIRKIT_MALLOC")
-    import platform
-
-    assert fast.keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
+    assert fast.keep_freed_memory() is fast._glibc()

@@ -19,7 +19,7 @@ from autograde.leaderboard.grader import Grader
 from autograde.leaderboard.handin import MAX_ATTEMPTS
 from autograde.leaderboard.testing import fake_grade, notebook_bytes, write_labels
 # the competition's API tests' harness, clock and database fixtures (SQLite, and PostgreSQL when present)
-from test_leaderboard_api import START, Served, db_url, serving  # noqa: F401
+from test_leaderboard_api import START, Served, db_url  # noqa: F401
 
 pytestmark = pytest.mark.xdist_group("leaderboard_api")
 
@@ -51,7 +51,8 @@ class Course(Served):
 
 @pytest.fixture
 def course(db_url, tmp_path):
-    yield from serving(Course(db_url, tmp_path))
+    with Course(db_url, tmp_path) as c:
+        yield c
 
 
 def test_auth_is_required_and_scoped(course):

@@ -45,7 +45,8 @@ def db_url(request, tmp_path):
 
 class Served:
     """A class server for tests: ``lb`` behind a started TestClient on a fake clock (from START);
-    ``auth(name)`` speaks for one student, or for "instructor"; ``close()`` stops both."""
+    ``auth(name)`` speaks for one student, or for "instructor". A context manager: leaving it
+    stops the client and the database engine."""
 
     def serve(self, lb, instructor, students):
         self.lb, self.instructor = lb, instructor
@@ -58,15 +59,12 @@ class Served:
         token = self.instructor if who == "instructor" else self.tokens[who]
         return {"Authorization": f"Bearer {token}"}
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.client.__exit__(None, None, None)
         self.lb.engine.dispose()
-
-
-def serving(harness):
-    """A fixture's body: the harness for the test, closed after it."""
-    yield harness
-    harness.close()
 
 
 class Comp(Served):
@@ -100,7 +98,8 @@ class Comp(Served):
 
 @pytest.fixture
 def comp(db_url, tmp_path):
-    yield from serving(Comp(db_url, tmp_path))
+    with Comp(db_url, tmp_path) as c:
+        yield c
 
 
 def test_public_score_is_sklearn_accuracy_on_the_public_ids(comp):
@@ -363,8 +362,7 @@ def test_rescore_after_corrected_labels_matches_sklearn(comp):
 
 
 def test_log_loss_competition_takes_probabilities(db_url, tmp_path):
-    c = Comp(db_url, tmp_path, metric="log_loss")
-    try:
+    with Comp(db_url, tmp_path, metric="log_loss") as c:
         header = "track," + ",".join(LABELS)
         raw = (header + "\n" + "".join(
             f"{i}," + ",".join("1" if lab == t else "0" for lab in LABELS) + "\n"
@@ -372,14 +370,10 @@ def test_log_loss_competition_takes_probabilities(db_url, tmp_path):
         sub = c.submit("alice", raw=raw).json()["submission"]
         assert sub["public_score"] == pytest.approx(0, abs=1e-12)      # clipped: not exactly 0
         assert c.client.get("/api/competition").json()["columns"] == ["track", *LABELS]
-    finally:
-        c.client.__exit__(None, None, None)
-        c.lb.engine.dispose()
 
 
 def test_oversized_file_is_refused_without_keeping_its_bytes(db_url, tmp_path):
-    c = Comp(db_url, tmp_path, max_bytes=2_000)
-    try:
+    with Comp(db_url, tmp_path, max_bytes=2_000) as c:
         raw = submission_bytes(c.ids, c.truth) + b"#" * 2_000
         r = c.submit("alice", raw=raw)
         assert r.status_code == 422
@@ -388,6 +382,3 @@ def test_oversized_file_is_refused_without_keeping_its_bytes(db_url, tmp_path):
         (sub,) = c.lb.all_submissions()
         assert sub["size"] == len(raw) and sub["status"] == "invalid"
         assert c.lb.raw_file(sub["id"])[1] == b""
-    finally:
-        c.client.__exit__(None, None, None)
-        c.lb.engine.dispose()

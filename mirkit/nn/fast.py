@@ -45,7 +45,6 @@ two threads help less than they do for the matrix products).
 from __future__ import annotations
 
 import os
-import platform
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,11 +57,18 @@ PARALLEL_WORK = 2 ** 22  # multiply-adds per call below which threads cost more 
 
 
 # -- memory ------------------------------------------------------------------------------------
+def _glibc():
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (AttributeError, ValueError, OSError):  # not a glibc system
+        return False
+
+
 def keep_freed_memory(limit=2 ** 30):
     """Let glibc reuse freed blocks of up to ``limit`` bytes instead of returning them to the
     system (see the module docstring). True if it was set; a no-op (False) off glibc or with
     ``MIRKIT_MALLOC=system``. The process keeps its peak memory until it exits."""
-    if os.environ.get("MIRKIT_MALLOC") == "system" or platform.libc_ver()[0] != "glibc":
+    if os.environ.get("MIRKIT_MALLOC") == "system" or not _glibc():
         return False
     import ctypes
 
