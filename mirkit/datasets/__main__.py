@@ -5,7 +5,7 @@ import time
 
 
 def main(argv=None):
-    from .synth import PRESETS
+    from .synth import HIDDEN_TRACKS, PRESETS
 
     parser = argparse.ArgumentParser(
         prog="python -m mirkit.datasets",
@@ -32,7 +32,8 @@ def main(argv=None):
     h.add_argument("--labels", required=True, help="answers CSV for the leaderboard (keep private)")
     h.add_argument("--preset", choices=sorted(PRESETS), default="full",
                    help="sets the clip duration (default full: 30 s)")
-    h.add_argument("--tracks", type=int, default=30, help="tracks per genre (default 30)")
+    h.add_argument("--tracks", type=int, default=HIDDEN_TRACKS,
+                   help=f"tracks per genre (default {HIDDEN_TRACKS}: {10 * HIDDEN_TRACKS} tracks)")
     h.add_argument("--jobs", type=int, default=None)
 
     i = sub.add_parser("info", help="detect a folder's layout and count its tracks per class and split")

@@ -42,6 +42,10 @@ PRESETS = {
     "full": dict(tracks=100, duration=30.0, per_artist=(2, 5)),
 }
 SPLIT_FRACTIONS = {"train": 0.5, "valid": 0.2, "test": 0.3}  # close to fault-filtered 443/197/290
+# the hidden test set's tracks per genre: the leaderboard shows a public part (30 % by default) and
+# ranks on the private rest, and an accuracy on n tracks moves by about sqrt(p(1 - p) / n) by luck
+# alone: 5 points on a public part of 90 tracks (30 per genre), 4 on 150, 2.6 on the 350 private
+HIDDEN_TRACKS = 50
 
 
 def preset(name, **overrides):
@@ -208,7 +212,7 @@ def generate(out, preset_name="small", seed=0, n_jobs=None, genres=GENRES, track
     return rows
 
 
-def generate_hidden_test(out, labels, preset_name="full", secret_seed=None, n_jobs=None, tracks=30,
+def generate_hidden_test(out, labels, preset_name="full", secret_seed=None, n_jobs=None, tracks=HIDDEN_TRACKS,
                          duration=None):
     """The challenge's hidden test set: new artists from a secret seed, anonymous file names.
 
